@@ -1,0 +1,1 @@
+"""The trusted grading core: rubric, submissions, the grading session and its results."""

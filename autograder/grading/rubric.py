@@ -1,0 +1,61 @@
+"""The rubric: which parts are graded and what each is worth, read from one TOML file."""
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubric.toml"
+PART_IDS = ("add", "mul", "pow", "tanh", "exp", "relu", "backward", "parameters", "convergence")
+
+
+class RubricError(ValueError):
+    """The rubric file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    title: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Rubric:
+    parts: tuple
+    part_seconds: float
+
+    @property
+    def max_score(self):
+        return sum(part.points for part in self.parts)
+
+    def part(self, part_id):
+        return next(part for part in self.parts if part.id == part_id)
+
+
+def load_rubric(path=None):
+    path = Path(path) if path else DEFAULT_RUBRIC
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RubricError(f"rubric file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise RubricError(f"cannot read rubric {path}: {error}") from None
+    parts = data.get("parts")
+    if not isinstance(parts, dict):
+        raise RubricError(f"{path}: no [parts.ID] tables")
+    unknown = sorted(set(parts) - set(PART_IDS))
+    if unknown:
+        raise RubricError(f"{path}: unknown part ids {unknown}; the parts are {', '.join(PART_IDS)}")
+    missing = [p for p in PART_IDS if p not in parts]
+    if missing:
+        raise RubricError(f"{path}: parts missing from the rubric: {', '.join(missing)} (set points = 0 to skip one)")
+    result = []
+    for part_id in PART_IDS:
+        entry = parts[part_id]
+        points = entry.get("points")
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+            raise RubricError(f"{path}: parts.{part_id}.points must be a number >= 0, not {points!r}")
+        result.append(Part(part_id, str(entry.get("title", part_id)), float(points)))
+    seconds = data.get("limits", {}).get("part_seconds", 20)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise RubricError(f"{path}: limits.part_seconds must be a positive number, not {seconds!r}")
+    return Rubric(tuple(result), float(seconds))

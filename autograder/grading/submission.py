@@ -1,0 +1,146 @@
+"""Find and stage a submission: a folder or a .zip holding engine.py and nn.py, at its top,
+inside one folder, or inside a `micrograd/` package.
+
+Staging copies the submission's Python files into a fresh folder that the grader owns; nothing
+is used in place. A zip entry with an absolute path, a `..` component or a symlink makes the
+whole archive unsafe; oversized files and archives are refused; symlinks in a folder are
+skipped. Every refusal is a SubmissionError whose message is meant for the student.
+"""
+import re
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+MAX_FILE_BYTES = 1 << 20
+MAX_TOTAL_BYTES = 16 << 20
+MAX_FILES = 500
+IGNORED_FOLDERS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", ".pytest_cache", ".hypothesis"}
+
+
+class SubmissionError(ValueError):
+    """The submission cannot be graded; the message says why."""
+
+
+@dataclass(frozen=True)
+class Staged:
+    folder: Path  # the grader's copy of the submission
+    root: str  # folder (relative to `folder`) that holds engine.py; "." for the top
+    layout: str  # "flat": `from engine import Value`; "package": `from micrograd.engine import Value`
+    has_nn: bool
+    warnings: tuple = ()
+
+
+def stage(path, into):
+    """Copy the submission at `path` (folder or .zip) into the empty folder `into`; return Staged."""
+    path, into = Path(path), Path(into)
+    if path.is_dir():
+        warnings = _copy_folder(path, into)
+    elif zipfile.is_zipfile(path):
+        warnings = _extract_zip(path, into)
+    elif path.suffix.lower() == ".zip":
+        raise SubmissionError(f"{path.name} is not a valid zip archive")
+    else:
+        raise SubmissionError(f"{path.name}: a submission is a folder or a .zip archive")
+    return _locate(into, tuple(warnings))
+
+
+def _wanted(parts):
+    return parts[-1].endswith(".py") and not IGNORED_FOLDERS.intersection(parts[:-1])
+
+
+def _check_size(name, size, total):
+    if size > MAX_FILE_BYTES:
+        raise SubmissionError(f"{name} is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes per file")
+    if total > MAX_TOTAL_BYTES:
+        raise SubmissionError(f"the submission's Python files add up to over {MAX_TOTAL_BYTES:,} bytes")
+
+
+def _copy_folder(source, into):
+    warnings, total, count = [], 0, 0
+    for path in sorted(source.rglob("*.py")):
+        relative = path.relative_to(source)
+        if not _wanted(relative.parts):
+            continue
+        if path.is_symlink() or any(p.is_symlink() for p in list(path.parents)[:len(relative.parts) - 1]):
+            warnings.append(f"skipped {relative.as_posix()}: symbolic links are not followed")
+            continue
+        mode = path.lstat().st_mode
+        if not stat.S_ISREG(mode):
+            continue
+        count += 1
+        if count > MAX_FILES:
+            raise SubmissionError(f"the submission has more than {MAX_FILES} Python files")
+        size = path.lstat().st_size
+        total += size
+        _check_size(relative.as_posix(), size, total)
+        target = into / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_read_limited(path.open("rb"), relative.as_posix()))
+    return warnings
+
+
+def _extract_zip(archive, into):
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            entries = zf.infolist()
+            if len(entries) > 10 * MAX_FILES:
+                raise SubmissionError(f"{archive.name} holds {len(entries)} entries; that is too many")
+            for info in entries:
+                _check_entry(info)
+            total = 0
+            for info in entries:
+                parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+                if info.is_dir() or not _wanted(parts):
+                    continue
+                total += info.file_size
+                _check_size(info.filename, info.file_size, total)
+                target = into.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(_read_limited(zf.open(info), info.filename))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as error:
+        raise SubmissionError(f"{archive.name} cannot be unpacked: {error}") from None
+    return []
+
+
+def _check_entry(info):
+    name = info.filename.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+        raise SubmissionError(f"unsafe archive: the entry {info.filename!r} points outside the submission folder")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise SubmissionError(f"unsafe archive: the entry {info.filename!r} is a symbolic link")
+
+
+def _read_limited(stream, name):
+    """The bytes of `stream`, refusing more than MAX_FILE_BYTES whatever the header claimed."""
+    with stream:
+        data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise SubmissionError(f"{name} is over the limit of {MAX_FILE_BYTES:,} bytes per file")
+    return data
+
+
+def _locate(folder, warnings):
+    engines = sorted((p.relative_to(folder) for p in folder.rglob("engine.py")), key=lambda p: (len(p.parts), str(p)))
+    if not engines:
+        found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py"))
+        listing = ", ".join(found[:10]) if found else "no Python files at all"
+        raise SubmissionError(f"no engine.py in the submission (found: {listing})")
+    shallowest = [p for p in engines if len(p.parts) == len(engines[0].parts)]
+    if len(shallowest) > 1:
+        raise SubmissionError("several engine.py files, so it is unclear which to grade: "
+                              + ", ".join(p.as_posix() for p in shallowest))
+    engine = folder / engines[0]
+    home = engine.parent
+    layout = "package" if _is_package(home) else "flat"
+    return Staged(folder, home.relative_to(folder).as_posix(), layout, (home / "nn.py").is_file(), warnings)
+
+
+def _is_package(home):
+    """Whether engine.py and nn.py import each other as a package (`from micrograd.engine ...`)."""
+    if home.name.isidentifier() and (home / "__init__.py").is_file():
+        return True
+    nn = home / "nn.py"
+    text = nn.read_text("utf-8", "replace") if nn.is_file() else ""
+    return bool(re.search(rf"^\s*from\s+(\.|{re.escape(home.name)}\.)\s*\w*\s*import", text, re.M))

@@ -1,0 +1,43 @@
+"""What every hidden check shares: settings, the tolerance rule and the failure that carries feedback."""
+import math
+
+from hypothesis import HealthCheck, Phase, settings
+
+# Derandomized, no example database, no wall-clock deadline: the same submission gets the
+# same examples, and so the same score, on every run. Applied to each test by decorator, so
+# grading never changes hypothesis's global profile.
+GRADING = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=30,
+    print_blob=False,
+    report_multiple_bugs=False,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+)
+
+# Analytic derivatives agree with the reference to about 1e-15; central finite differences
+# are off by about 1e-10, so they fail.
+RTOL = 1e-12
+ATOL = 1e-15
+
+
+class CheckFailed(AssertionError):
+    """A check saw wrong results; the message is the student's feedback."""
+
+
+def close(got, expected, scale=0.0):
+    """True only for a finite float within tolerance; `scale` widens it for sums of larger terms."""
+    if type(got) is not float or not math.isfinite(got):
+        return False
+    return abs(got - expected) <= RTOL * max(abs(expected), abs(got), scale) + ATOL
+
+
+def show(x):
+    """A number as feedback shows it."""
+    return repr(x) if type(x) is not float else f"{x:.12g}"
+
+
+def fail(*lines):
+    raise CheckFailed("\n".join(line for line in lines if line))

@@ -1,0 +1,323 @@
+"""Graphs for the hidden suite: expression DAGs for the ops, closure graphs for backward().
+
+Program: an expression DAG built with the student's own operators. Only the nodes of one op
+(the part under test) keep the student's `_backward`; every other node gets a closure from the
+grader whose local derivatives come from the reference. The grader walks the graph itself, so
+`Value.backward()` plays no part and whatever goes wrong belongs to that one op.
+
+BackwardGraph: nodes whose `_backward` closures the grader supplies (each adds weight * grad to
+its inputs and records that it ran), so the student's `backward()` alone decides the order.
+"""
+import math
+from dataclasses import dataclass
+from functools import cache
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+import micrograd_reference as reference
+from autograder.hidden.scenarios import EXPONENTS, LOCAL, SYMBOL, UPSTREAM, build, signed
+
+UNARY = ("tanh", "exp", "relu")
+
+
+def name(i):
+    return "abcdefghijklmnopqrstuvwxyz"[i] if i < 26 else f"n{i}"
+
+
+# ---------------------------------------------------------------- expression DAGs
+
+@dataclass(frozen=True)
+class Program:
+    instructions: tuple  # ("leaf", x) | (op, i) | (op, i, j) | (op, i, ("const", c)) | ("pow", i, k)
+    seed: float
+    focus: str
+
+    @property
+    def size(self):
+        return len(self.instructions)
+
+    def operands(self, index):
+        """Node indices read by instruction `index`, one per operand position."""
+        op, *rest = self.instructions[index]
+        if op in ("leaf",):
+            return []
+        if op == "pow":
+            return [rest[0]]
+        return [r for r in rest if isinstance(r, int)]
+
+    def request(self, weights):
+        program = []
+        for op, *rest in self.instructions:
+            rest = [{"const": r[1]} if isinstance(r, tuple) else r for r in rest]
+            program.append([op, *rest])
+        grader = {str(i): w for i, w in weights.items()}
+        return dict(program=program, seed=self.seed, closures=grader)
+
+    def line(self, index):
+        op, *rest = self.instructions[index]
+        if op == "leaf":
+            return f"{name(index)} = Value({rest[0]!r})"
+        a = name(rest[0])
+        if op == "pow":
+            return f"{name(index)} = {a} ** {rest[1]!r}"
+        if op in UNARY:
+            return f"{name(index)} = {a}.{op}()"
+        b = name(rest[1]) if isinstance(rest[1], int) else repr(rest[1][1])
+        return f"{name(index)} = {a} {SYMBOL[op]} {b}"
+
+    def code(self):
+        lines = [self.line(i) for i in range(self.size)]
+        lines.append(f"# then: {name(self.size - 1)}.grad = {self.seed!r}, and each node's _backward "
+                     f"from {name(self.size - 1)} back to the leaves")
+        return "\n".join(lines)
+
+
+@dataclass
+class Evaluated:
+    """The reference's view of a Program."""
+    data: list  # forward value of every node
+    grads: list  # gradient of every node after the reverse walk
+    scale: list  # the same walk with absolute values: how large the summed terms are
+    local: dict  # node -> [(input node, local derivative)] for each operand position
+
+
+def evaluate(program):
+    values = []
+    for op, *rest in program.instructions:
+        if op == "leaf":
+            values.append(reference.Value(rest[0]))
+        elif op == "pow":
+            values.append(build(reference.Value, op, [values[rest[0]]], rest[1]))
+        else:
+            args = [values[r] if isinstance(r, int) else r[1] for r in rest]
+            values.append(build(reference.Value, op, args))
+    data = [v.data for v in values]
+    local = {i: list(zip(program.operands(i), local_derivatives(program, i, data)))
+             for i in range(program.size) if program.operands(i)}
+    return Evaluated(data, walk(program, local, abs_values=False), walk(program, local, abs_values=True), local)
+
+
+def local_derivatives(program, index, data):
+    """d node / d operand for each operand position, by the reference's rule (LOCAL's first entry)."""
+    op, *rest = program.instructions[index]
+    x = data[rest[0]]
+    y = None
+    if op in SYMBOL:
+        y = data[rest[1]] if isinstance(rest[1], int) else rest[1][1]
+    derivatives = LOCAL[op][0][1](x, y, rest[1] if op == "pow" else None)
+    if op in SYMBOL and not isinstance(rest[1], int):
+        derivatives = derivatives[:1]  # the constant is not a node of the program
+    return derivatives
+
+
+def walk(program, local, abs_values):
+    grads = [0.0] * program.size
+    grads[-1] = abs(program.seed) if abs_values else program.seed
+    for i in reversed(range(program.size)):
+        for j, d in local.get(i, []):
+            grads[j] += (abs(d) if abs_values else d) * grads[i]
+    return grads
+
+
+def forward(program, leaf_values):
+    """The root's value for other leaf values (plain floats, for finite differences)."""
+    values = []
+    for op, *rest in program.instructions:
+        if op == "leaf":
+            values.append(leaf_values[len(values)])
+        elif op == "pow":
+            values.append(values[rest[0]] ** rest[1])
+        elif op in UNARY:
+            values.append({"tanh": math.tanh, "exp": math.exp, "relu": lambda v: max(v, 0.0)}[op](values[rest[0]]))
+        else:
+            b = values[rest[1]] if isinstance(rest[1], int) else rest[1][1]
+            values.append(values[rest[0]] + b if op == "add" else values[rest[0]] * b)
+    return values[-1]
+
+
+def finite_differences(program, data, h=1e-6):
+    """Central differences of the root with respect to each leaf."""
+    leaves = [i for i, ins in enumerate(program.instructions) if ins[0] == "leaf"]
+    grads = {}
+    for leaf in leaves:
+        up, down = list(data), list(data)
+        up[leaf] += h
+        down[leaf] -= h
+        grads[leaf] = (forward(program, up) - forward(program, down)) / (2 * h) * program.seed
+    return grads
+
+
+def safe(program, data):
+    """Inputs away from kinks and overflow, where analytic forms agree to ~1e-14."""
+    if not all(type(v) is float and math.isfinite(v) and abs(v) <= 50 for v in data):
+        return False
+    for op, *rest in program.instructions:
+        if op == "leaf":
+            continue
+        x = data[rest[0]]
+        if op == "tanh" and abs(x) > 3:
+            return False
+        if op == "exp" and not -8 <= x <= 3:
+            return False
+        if op == "relu" and abs(x) < 0.01:
+            return False
+        if op == "pow" and not (0.2 <= abs(x) <= 3 and (x > 0 or float(rest[1]).is_integer())):
+            return False
+    return True
+
+
+LEAF, CONSTANT = signed(0.1, 1.5), signed(0.5, 2.0)
+GLUE = ("add", "mul")  # the other ops in a graph; their forward code is given, so they do not fail
+
+
+@cache
+def programs(focus):
+    """Generated Programs for one op (built once: hypothesis analyses each strategy object)."""
+    return _programs(focus, st.sampled_from(tuple(dict.fromkeys((focus, *GLUE)))))
+
+
+@st.composite
+def _programs(draw, focus, ops):
+    """A DAG over 1-3 leaves with shared subexpressions, holding at least one `focus` node."""
+    instructions = [("leaf", draw(LEAF)) for _ in range(draw(st.integers(1, 3)))]
+    count = draw(st.integers(2, 7))
+    focus_at = draw(st.integers(0, count - 1))
+    for step in range(count):
+        op = focus if step == focus_at else draw(ops)
+        i = draw(st.integers(0, len(instructions) - 1))
+        if op == "pow":
+            instructions.append((op, i, draw(st.sampled_from(EXPONENTS))))
+        elif op in UNARY:
+            instructions.append((op, i))
+        elif draw(st.booleans()):
+            instructions.append((op, i, draw(st.integers(0, len(instructions) - 1))))
+        else:
+            instructions.append((op, i, ("const", draw(CONSTANT))))
+    program = Program(tuple(instructions), draw(UPSTREAM), focus)
+    try:
+        evaluated = evaluate(program)
+    except (ArithmeticError, ValueError, TypeError):  # 0 ** -1, overflow, ...
+        assume(False)
+    assume(safe(program, evaluated.data))
+    fd = finite_differences(program, evaluated.data)
+    # well-conditioned: the reference's gradients and finite differences agree
+    assume(all(abs(fd[leaf] - evaluated.grads[leaf]) <= 1e-6 * max(1.0, evaluated.scale[leaf]) for leaf in fd))
+    return program
+
+
+# ---------------------------------------------------------------- graphs for backward()
+
+@dataclass(frozen=True)
+class BackwardGraph:
+    inputs: tuple  # per node: ((input node, weight), ...); () for a leaf; inputs come before the node
+    data: tuple
+
+    @property
+    def root(self):
+        return len(self.inputs) - 1
+
+    def request(self):
+        return dict(nodes=[{"data": d, "inputs": [list(e) for e in ins]} for d, ins in zip(self.data, self.inputs)],
+                    root=self.root)
+
+    def is_leaf(self, i):
+        return not self.inputs[i]
+
+    def users(self, i):
+        return sorted({u for u, ins in enumerate(self.inputs) for c, _ in ins if c == i})
+
+    def expected_grads(self):
+        grads = [0.0] * len(self.inputs)
+        grads[self.root] = 1.0
+        for i in reversed(range(len(self.inputs))):
+            for child, weight in self.inputs[i]:
+                grads[child] += weight * grads[i]
+        return grads
+
+    def describe(self):
+        lines = []
+        for i, ins in enumerate(self.inputs):
+            if ins:
+                uses = ", ".join(f"{name(c)} (weight {w:g})" for c, w in ins)
+                lines.append(f"{name(i)} <- {uses}")
+        leaves = [name(i) for i in range(len(self.inputs)) if self.is_leaf(i)]
+        lines.append(f"leaves: {', '.join(leaves)}; output: {name(self.root)}")
+        if len(lines) > 14:
+            lines = lines[:6] + [f"... ({len(self.inputs)} nodes in all) ..."] + lines[-6:]
+        return "\n".join(lines)
+
+
+WEIGHTS = (2.0, -0.5, 1.5, 3.0, -2.0, 0.25)
+
+
+def graph_from(edges, data=None):
+    """A BackwardGraph from [(input nodes)] per node, with weights cycling through WEIGHTS."""
+    counter = iter(range(10 ** 6))
+    inputs = tuple(tuple((c, WEIGHTS[next(counter) % len(WEIGHTS)]) for c in children) for children in edges)
+    return BackwardGraph(inputs, tuple(data or (0.5 + 0.1 * i for i in range(len(edges)))))
+
+
+def chain(length):
+    return graph_from([()] + [(i,) for i in range(length - 1)])
+
+
+def diamond():
+    # a -> b, a -> c, (b, c) -> d
+    return graph_from([(), (0,), (0,), (1, 2)])
+
+
+def unequal_paths(direct_first):
+    """out uses x directly and through g: a level-by-level (BFS) walk reaches x too early."""
+    return graph_from([(), (0,), (0, 1) if direct_first else (1, 0)])
+
+
+def reused_input():
+    """out = f(x, x): the same input twice."""
+    return graph_from([(), (0, 0), (1,)])
+
+
+def wide(width):
+    return graph_from([()] * width + [tuple(range(width))])
+
+
+def ladder(rungs, direct_first):
+    """Many unequal-path motifs in a row: wrong orders fail whichever way sets happen to iterate."""
+    edges = [()]
+    for _ in range(rungs):
+        x = len(edges) - 1
+        edges.append((x,))  # g = f(x)
+        g = len(edges) - 1
+        edges.append((x, g) if direct_first else (g, x))  # next x uses x and g
+    return graph_from(edges)
+
+
+FIXED_GRAPHS = {
+    "a chain of 3 nodes": chain(3),
+    "a diamond": diamond(),
+    "a node used directly and through another node (direct first)": unequal_paths(True),
+    "a node used directly and through another node (indirect first)": unequal_paths(False),
+    "a node that is both inputs of the same op": reused_input(),
+    "a chain of 300 nodes": chain(300),
+    "one node with 50 inputs": wide(50),
+    "a ladder of 40 unequal paths": ladder(40, True),
+    "a ladder of 40 unequal paths, inputs in the other order": ladder(40, False),
+}
+
+
+@st.composite
+def backward_graphs(draw):
+    """Random DAGs: every node reachable from the output, shared inputs, weights not 1."""
+    n_leaves = draw(st.integers(1, 4))
+    edges = [()] * n_leaves
+    for _ in range(draw(st.integers(1, 25))):
+        k = draw(st.integers(1, 3))
+        edges.append(tuple(draw(st.integers(0, len(edges) - 1)) for _ in range(k)))
+    used = {c for children in edges for c in children}
+    dangling = tuple(i for i in range(len(edges) - 1) if i not in used)
+    if dangling:
+        edges.append(dangling + (len(edges) - 1,))
+    weights = draw(st.lists(st.sampled_from(WEIGHTS), min_size=sum(map(len, edges)), max_size=sum(map(len, edges))))
+    it = iter(weights)
+    inputs = tuple(tuple((c, next(it)) for c in children) for children in edges)
+    return BackwardGraph(inputs, tuple(0.5 + 0.1 * i for i in range(len(edges))))

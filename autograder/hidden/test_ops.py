@@ -1,0 +1,61 @@
+"""Parts add, mul, pow, tanh, exp, relu: each op's `_backward` on a single node.
+
+Every case calls `out._backward()` once with an upstream gradient other than 1 (so a missing
+`* out.grad` shows); some pre-set the inputs' grads (so `=` instead of `+=` shows) or use one
+value as both operands (`a * a`).
+"""
+import textwrap
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autograder.hidden import scenarios
+from autograder.hidden.checks import GRADING, close, fail, show
+
+
+def per_op(ops):
+    return [pytest.param(op, id=op, marks=pytest.mark.part(op)) for op in ops]
+
+
+def check(student, scenario, what):
+    got = student.op(**scenario.request())
+    out, grads = scenarios.expected(scenario)
+    code = textwrap.indent(scenario.code(), "    ")
+    if not close(got.out, out):
+        fail(f"{what}: the forward value is wrong (did you change the given forward code?)", code,
+             f"  expected out.data = {show(out)}, got {show(got.out)}")
+    wrong = [i for i, (g, e, g0) in enumerate(zip(got.leaf_grads, grads, scenario.leaf_grads))
+             if not close(g, e, scale=abs(g0) + abs(e - g0))]
+    if wrong:
+        diagnosis = scenarios.diagnose(scenario, got.leaf_grads, got.changed)
+        fail(f"{what}:", code,
+             *(f"  expected {scenarios.NAMES[i]}.grad = {show(grads[i])}, got {show(got.leaf_grads[i])}" for i in wrong),
+             f"  likely: {diagnosis}" if diagnosis else "")
+
+
+@pytest.mark.parametrize("op", per_op(scenarios.OPS))
+def test_single_node(student, op):
+    check(student, scenarios.single_node(op), "one node, fresh inputs, out.grad not 1")
+
+
+@pytest.mark.parametrize("op", per_op(scenarios.OPS))
+def test_gradient_accumulates(student, op):
+    check(student, scenarios.accumulating(op), "inputs whose grad already holds a value")
+
+
+@pytest.mark.parametrize("op", per_op(scenarios.BINARY))
+def test_same_value_twice(student, op):
+    check(student, scenarios.reused(op), "the same value as both operands")
+
+
+@pytest.mark.parametrize("op", per_op(scenarios.BINARY))
+def test_number_operand(student, op):
+    check(student, scenarios.with_constant(op), "a plain number as the other operand")
+
+
+@pytest.mark.parametrize("op", per_op(scenarios.OPS))
+@GRADING
+@given(data=st.data())
+def test_generated_cases(student, op, data):
+    check(student, data.draw(scenarios.scenarios(op)), "a generated case (the smallest that fails)")
