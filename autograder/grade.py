@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from autograder.grading.rubric import RubricError, load_rubric
-from autograder.grading.session import grade
+from autograder.grading.session import grade_safely
 from autograder.reports import gradescope, table
 from autograder.sandbox.isolation import SandboxUnavailable, detect
 
@@ -55,6 +55,6 @@ def grade_all(paths, rubric, level, console):
     with Progress(console=console, transient=True, disable=len(paths) < 2) as progress:
         task = progress.add_task("grading", total=len(paths))
         for path in paths:
-            results.append(grade(path, rubric=rubric, level=level))
+            results.append(grade_safely(path, rubric=rubric, level=level))
             progress.advance(task)
     return results

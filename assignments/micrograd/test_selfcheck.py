@@ -91,9 +91,10 @@ def test_relu():
 
 def test_gradients_accumulate():
     a = Value(3.0)
+    a.grad = 1.0  # as if a were also used somewhere else
     call_backward_of(a * a)
-    expect(a.grad, 2 * 3.0 * UPSTREAM,
-           "c = a * a uses a twice, so both contributions must add up: use `+=`, not `=`")
+    expect(a.grad, 1.0 + 2 * 3.0 * UPSTREAM,
+           "a.grad held 1.0 and c = a * a adds 2 * a.data * c.grad: gradients add up, so use `+=`, not `=`")
 
 
 def test_backward():

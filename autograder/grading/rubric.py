@@ -55,7 +55,7 @@ def load_rubric(path=None):
         if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
             raise RubricError(f"{path}: parts.{part_id}.points must be a number >= 0, not {points!r}")
         result.append(Part(part_id, str(entry.get("title", part_id)), float(points)))
-    seconds = data.get("limits", {}).get("part_seconds", 20)
+    seconds = data.get("limits", {}).get("part_seconds", 10)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
         raise RubricError(f"{path}: limits.part_seconds must be a positive number, not {seconds!r}")
     return Rubric(tuple(result), float(seconds))

@@ -40,10 +40,7 @@ def grade(path, *, rubric=None, level=None, sandbox="auto"):
         try:
             staged = stage(path, Path(staging) / "submission")
         except SubmissionError as problem:
-            parts = tuple(PartResult(p.id, p.title, p.points, (CheckResult(p.id, "submission", FAILED, str(problem)),))
-                          for p in rubric.parts)
-            return GradeResult(str(path), parts, level.describe(), time.monotonic() - started, str(problem),
-                               tuple(warnings))
+            return uniform_result(path, rubric, level, started, FAILED, str(problem), warnings)
         warnings += staged.warnings
         plugin = GradingPlugin(staged, rubric, level)
         run_hidden_suite(plugin)
@@ -53,10 +50,29 @@ def grade(path, *, rubric=None, level=None, sandbox="auto"):
     return GradeResult(str(path), parts, level.describe(), time.monotonic() - started, "", tuple(warnings))
 
 
+def grade_safely(path, *, rubric, level):
+    """grade(), except that a failure of the grader itself becomes this submission's result
+    (every part 0, marked as a grader error) instead of an exception: one bad submission
+    never stops a batch."""
+    started = time.monotonic()
+    try:
+        return grade(path, rubric=rubric, level=level)
+    except Exception as error:  # fail closed for this submission only
+        message = f"internal grader error ({type(error).__name__}: {error}); tell your instructor"
+        return uniform_result(path, rubric, level, started, ERROR, message, [])
+
+
+def uniform_result(path, rubric, level, started, outcome, message, warnings):
+    """A result in which every part has the same single outcome, e.g. an unusable submission."""
+    parts = tuple(PartResult(p.id, p.title, p.points, (CheckResult(p.id, "submission", outcome, message),))
+                  for p in rubric.parts)
+    return GradeResult(str(path), parts, level.describe(), time.monotonic() - started, message, tuple(warnings))
+
+
 def run_hidden_suite(plugin):
     """pytest.main on the hidden suite, shielded from the caller's pytest settings and plugins."""
     args = [str(HIDDEN_SUITE), "-c", str(HIDDEN_SUITE / "pytest.ini"), "--rootdir", str(HIDDEN_SUITE),
-            "--import-mode=importlib", "--capture=sys", "-q",
+            "--import-mode=importlib", "--capture=sys", "-q", "--tb=no",
             *(f"-pno:{name}" for name in ("cacheprovider", "stepwise", "unraisableexception", "threadexception",
                                             "faulthandler", "doctest", "pastebin", "nose", "legacypath"))]
     saved = {k: os.environ.pop(k) for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if k in os.environ}
@@ -89,9 +105,10 @@ class GradingPlugin:
         self.current_part, self.current = None, None
         self.upcoming = {}  # part id -> StudentCode whose worker is already starting
         self.part_order = []
+        self.load_failure = None  # an import that failed once fails for every part: no need to retry
 
     def new_student(self):
-        return StudentCode(self.staged, self.level, self.limits, self.rubric.part_seconds)
+        return StudentCode(self.staged, self.level, self.limits, self.rubric.part_seconds, self.load_failure)
 
     @pytest.fixture
     def student(self, request):
@@ -100,12 +117,16 @@ class GradingPlugin:
             # parts are all or nothing, and checks run simplest first: the first failure says it best
             pytest.skip("this part already failed")
         if part != self.current_part:
+            if self.current is not None and self.current.failed_to_load:
+                self.load_failure = self.current.failure
+                self.close()
             if self.current is not None:
                 self.current.close()
             self.current_part = part
             self.current = (self.upcoming.pop(part, None) or self.new_student()).begin()
             following = self.part_order[self.part_order.index(part) + 1:]
-            if following and following[0] not in self.upcoming:  # start the next worker meanwhile
+            if following and following[0] not in self.upcoming and self.load_failure is None:
+                # start the next part's worker while this part runs
                 self.upcoming[following[0]] = self.new_student().prepare()
         return self.current
 

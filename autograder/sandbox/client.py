@@ -74,9 +74,7 @@ class Worker:
     # -- lifetime
 
     def start(self):
-        self.process = subprocess.Popen(self.sandbox.worker_command(), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        **self.sandbox.popen_kwargs())
+        self.process = self.sandbox.spawn(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         return self
@@ -168,6 +166,7 @@ class Worker:
         self.sandbox.kill(self.process)
         if kind == "crashed" and returncode is None:
             returncode = self.process.returncode
+        returncode = self.sandbox.exit_status(returncode)
         message = f"the code under test {what}"
         if kind == "crashed" and returncode is not None:
             message += f" ({describe_exit(returncode)})"

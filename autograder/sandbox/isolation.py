@@ -135,6 +135,7 @@ def _probe(level):
 # ---------------------------------------------------------------- one sandbox per worker process
 
 _uids = itertools.count()
+_live_workers = set()  # pids of workers not yet killed
 
 
 def _fresh_uid():
@@ -146,6 +147,8 @@ class Sandbox:
 
     def __init__(self, level, limits, submission, scratch_root=None):
         self.level, self.limits = level, limits
+        if not level.namespaces and not level.drop_uid:
+            become_subreaper()
         self.uid = _fresh_uid() if level.drop_uid else None
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-worker-", dir=scratch_root))
         self.scratch.chmod(0o755)
@@ -215,6 +218,12 @@ class Sandbox:
                  "--chdir", INSIDE_SUBMISSION]
         return args
 
+    def spawn(self, **pipes):
+        """Start the worker process."""
+        process = subprocess.Popen(self.worker_command(), **pipes, **self.popen_kwargs())
+        _live_workers.add(process.pid)
+        return process
+
     # -- process attributes
 
     def popen_kwargs(self):
@@ -241,6 +250,13 @@ class Sandbox:
         except (OSError, AttributeError):
             pass
 
+    def exit_status(self, returncode):
+        """The worker's own exit status: negative for a signal, as subprocess reports it
+        (bwrap reports a signal N as 128 + N)."""
+        if self.level.namespaces and returncode is not None and 128 < returncode < 128 + 65:
+            return -(returncode - 128)
+        return returncode
+
     # -- clean-up
 
     def kill(self, process):
@@ -254,8 +270,11 @@ class Sandbox:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        _live_workers.discard(process.pid)
         if self.uid is not None:
             kill_uid(self.uid)
+        elif not self.level.namespaces:
+            kill_adopted_orphans()
 
     def cleanup(self):
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -284,6 +303,37 @@ def _copy_tree(source, target):
         elif path.is_file():
             shutil.copyfile(path, destination)
             destination.chmod(0o644)
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Make orphaned descendants of our workers our children instead of init's, so that
+    kill_adopted_orphans can find processes that escaped a worker's session."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_adopted_orphans():
+    """SIGKILL our children that left our session: daemons a worker started and abandoned."""
+    ours = os.getsid(0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        pid, parent, session = int(entry.name), int(fields[1]), int(fields[3])
+        if parent == os.getpid() and session != ours and pid not in _live_workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (OSError, ChildProcessError):
+                pass
 
 
 def kill_uid(uid):

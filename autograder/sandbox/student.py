@@ -79,12 +79,17 @@ class StudentCode:
     """Student code for one part: `prepare()` may start its worker early; the part's time
     budget starts with `begin()` (or the first call)."""
 
-    def __init__(self, staged, level, limits, seconds):
+    def __init__(self, staged, level, limits, seconds, failure=None):
         self.staged, self.level, self.limits, self.seconds = staged, level, limits, seconds
         self.worker = None
-        self.failure = None
+        self.failure = failure  # once set, every call raises it
         self.loaded = None
         self.begun = False
+
+    @property
+    def failed_to_load(self):
+        """The submission could not even be imported (or hung or died while importing)."""
+        return self.failure is not None and self.loaded is None
 
     def prepare(self):
         """Start the worker and ask it to load the submission, without waiting."""
@@ -110,7 +115,7 @@ class StudentCode:
 
     def call(self, operation, **args):
         if self.failure is not None:
-            raise self.failure
+            raise self.failure.with_traceback(None)  # a fresh traceback, not one growing with each raise
         try:
             self.begin()
             if self.loaded is None:
