@@ -79,7 +79,8 @@ def run_hidden_suite(plugin):
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                no_local_constants():
             pytest.main(args, plugins=[plugin])
     finally:
         os.environ.update(saved)
@@ -88,6 +89,29 @@ def run_hidden_suite(plugin):
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
         plugin.close()
+
+
+@contextlib.contextmanager
+def no_local_constants():
+    """Keep hypothesis from mixing literal constants of "local" modules into generated data.
+
+    Hypothesis (6.13x and later) harvests constants from every loaded module that is outside
+    site-packages and the standard library, and caches them under ./.hypothesis. What counts
+    as local depends on how the grader is installed (editable or not) and on what else the
+    grading process has imported, so the examples, and in rare cases a score, would too.
+    This relies on hypothesis internals, which is why pyproject.toml pins hypothesis exactly.
+    """
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    original = providers._get_local_constants
+    providers._get_local_constants = Constants
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def part_of(item):

@@ -126,7 +126,8 @@ def _locate(folder, warnings):
     if not engines:
         found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.py"))
         listing = ", ".join(found[:10]) if found else "no Python files at all"
-        raise SubmissionError(f"no engine.py in the submission (found: {listing})")
+        skipped = "".join(f"; {w}" for w in warnings)
+        raise SubmissionError(f"no engine.py in the submission (found: {listing}){skipped}")
     shallowest = [p for p in engines if len(p.parts) == len(engines[0].parts)]
     if len(shallowest) > 1:
         raise SubmissionError("several engine.py files, so it is unclear which to grade: "

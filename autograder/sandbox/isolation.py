@@ -136,10 +136,18 @@ def _probe(level):
 
 _uids = itertools.count()
 _live_workers = set()  # pids of workers not yet killed
+_issued_uids = set()
 
 
 def _fresh_uid():
-    return FIRST_UID + (os.getpid() * 97 + next(_uids)) % 4000
+    uid = FIRST_UID + (os.getpid() * 97 + next(_uids)) % 4000
+    _issued_uids.add(uid)
+    return uid
+
+
+def issued_uids():
+    """The uids this process has given to workers."""
+    return frozenset(_issued_uids)
 
 
 class Sandbox:
@@ -160,6 +168,7 @@ class Sandbox:
             _copy_tree(Path(submission), self.submission)
         else:
             self.submission.mkdir()
+        self._args_fd = None
         if self.uid is not None:
             os.chown(self.tmp, self.uid, self.uid)
 
@@ -177,7 +186,16 @@ class Sandbox:
         python = [self.level.python, "-I", "-S", "-B", *python_args]
         if not self.level.namespaces:
             return python
-        return ["bwrap", *self._bwrap_args(), "--", *self._drop_privileges(), *python]
+        return ["bwrap", "--args", str(self._bwrap_args_fd()), "--", *self._drop_privileges(), *python]
+
+    def _bwrap_args_fd(self):
+        """bwrap's options, handed over through a file descriptor: passed on the command line
+        they would show host paths to the sandbox in /proc/1/cmdline."""
+        if self._args_fd is None:
+            path = self.scratch / "bwrap-args"
+            path.write_bytes(b"\0".join(arg.encode() for arg in self._bwrap_args()) + b"\0")
+            self._args_fd = os.open(path, os.O_RDONLY)
+        return self._args_fd
 
     def worker_command(self):
         grader = INSIDE_GRADER if self.level.namespaces else str(self.scratch / "grader")
@@ -220,7 +238,8 @@ class Sandbox:
 
     def spawn(self, **pipes):
         """Start the worker process."""
-        process = subprocess.Popen(self.worker_command(), **pipes, **self.popen_kwargs())
+        command = self.worker_command()
+        process = subprocess.Popen(command, **pipes, **self.popen_kwargs())
         _live_workers.add(process.pid)
         return process
 
@@ -231,7 +250,8 @@ class Sandbox:
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                "HOME": "/tmp" if inside else str(self.tmp), "TMPDIR": "/tmp" if inside else str(self.tmp)}
         kwargs = {"cwd": str(self.submission), "env": env, "start_new_session": True,
-                  "preexec_fn": self._limit_child, "close_fds": True}
+                  "preexec_fn": self._limit_child, "close_fds": True,
+                  "pass_fds": () if self._args_fd is None else (self._args_fd,)}
         if self.uid is not None and not inside:
             kwargs.update(user=self.uid, group=self.uid, extra_groups=[])
         return kwargs
@@ -277,6 +297,9 @@ class Sandbox:
             kill_adopted_orphans()
 
     def cleanup(self):
+        if self._args_fd is not None:
+            os.close(self._args_fd)
+            self._args_fd = None
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 

@@ -1,0 +1,82 @@
+"""Batches: one hostile submission never changes another's score and never stops the batch."""
+import json
+import re
+import shutil
+
+import pytest
+
+from autograder import grade as grade_command
+from autograder.grading import session
+
+TAMPERER = '''
+import glob, os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        end = time.time() + 60
+        while time.time() < end:  # wait for the next submission's scratch copy, then break it
+            for path in glob.glob("/tmp/autograder-*/**/engine.py", recursive=True) + glob.glob("/tmp/**/engine.py", recursive=True):
+                try:
+                    open(path, "w").write("raise SystemExit")
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        os._exit(0)
+    os._exit(0)
+'''
+
+
+@pytest.fixture
+def solution_copy(repo, tmp_path):
+    def copy(name, prelude=""):
+        folder = tmp_path / name
+        shutil.copytree(repo / "solutions" / "micrograd", folder)
+        engine = folder / "engine.py"
+        engine.write_text(prelude + re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", engine.read_text()))
+        return folder
+    return copy
+
+
+def run_batch(paths, capsys):
+    code = grade_command.main(paths=[str(p) for p in paths], as_json=True)
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_a_tampering_daemon_cannot_touch_the_next_submission(solution_copy, capsys):
+    attacker = solution_copy("attacker", TAMPERER)
+    victims = [solution_copy(f"victim{i}") for i in range(2)]
+    code, results = run_batch([attacker, *victims], capsys)
+    assert code == 0
+    assert [r["score"] for r in results] == [10.0, 10.0, 10.0]  # the attacker's own code is correct too
+    for victim in victims:
+        assert "raise SystemExit" not in (victim / "engine.py").read_text()
+
+
+@pytest.mark.slow
+def test_one_broken_submission_does_not_stop_the_batch(solution_copy, tmp_path, capsys):
+    unsafe = tmp_path / "unsafe.zip"
+    unsafe.write_bytes(b"PK\x03\x04 not really a zip")
+    hanging = solution_copy("hanging", "import os\nos._exit(3)\n")
+    good = solution_copy("good")
+    code, results = run_batch([unsafe, hanging, good], capsys)
+    assert code == 0
+    assert [r["score"] for r in results] == [0.0, 0.0, 10.0]
+    assert "cannot be unpacked" in results[0]["output"] or "not a valid zip" in results[0]["output"]
+
+
+@pytest.mark.slow
+def test_a_grader_failure_is_one_submissions_result(solution_copy, monkeypatch, capsys):
+    first, second = solution_copy("first"), solution_copy("second")
+    real_grade = session.grade
+
+    def flaky_grade(path, **kwargs):
+        if str(path).endswith("first"):
+            raise RuntimeError("disk on fire")
+        return real_grade(path, **kwargs)
+
+    monkeypatch.setattr(session, "grade", flaky_grade)
+    code, results = run_batch([first, second], capsys)
+    assert code == 3  # the grader itself failed somewhere
+    assert results[0]["score"] == 0 and "internal grader error (RuntimeError: disk on fire)" in results[0]["output"]
+    assert results[1]["score"] == 10

@@ -1,0 +1,155 @@
+"""Grading whole submissions: the acceptance cases, determinism, reports and the command line."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.rubric import PART_IDS, RubricError, load_rubric
+from autograder.grading.session import grade
+from autograder.reports import gradescope
+
+GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "output_format", "visibility", "tags"}
+
+
+@pytest.fixture(scope="module")
+def solution_result(repo):
+    return grade(repo / "solutions" / "micrograd")
+
+
+@pytest.fixture(scope="module")
+def stub_result(repo):
+    return grade(repo / "assignments" / "micrograd")
+
+
+@pytest.fixture(scope="module")
+def karpathy(tmp_path_factory):
+    """Karpathy's micrograd 0.1.0 (a test dependency), copied as a student's package folder."""
+    import micrograd
+    folder = tmp_path_factory.mktemp("karpathy") / "submission"
+    shutil.copytree(Path(micrograd.__file__).parent, folder / "micrograd",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def test_the_solution_scores_full_marks(solution_result):
+    assert solution_result.score == solution_result.max_score == 10
+    assert solution_result.internal_errors == [] and solution_result.problem == ""
+    assert "bubblewrap" in solution_result.isolation
+
+
+def test_the_stubs_score_zero_with_not_implemented_feedback(stub_result):
+    assert stub_result.score == 0 and stub_result.internal_errors == []
+    for part in stub_result.parts:
+        assert part.feedback and part.feedback[0].startswith("not implemented yet ("), (part.id, part.feedback)
+
+
+def test_karpathys_micrograd_is_graded_without_a_crash(karpathy):
+    result = grade(karpathy)
+    assert result.internal_errors == []
+    lost = {part.id: part.feedback for part in result.parts if not part.passed}
+    assert set(lost) == {"tanh", "exp", "convergence"}
+    assert lost["tanh"] == ["Value has no method tanh"] and lost["exp"] == ["Value has no method exp"]
+
+
+def test_grading_is_deterministic(repo, tmp_path):
+    folder = tmp_path / "submission"
+    shutil.copytree(repo / "examples" / "submission", folder)
+    first, second = grade(folder), grade(folder)
+    outcome = lambda r: [(p.id, p.points, p.feedback) for p in r.parts]
+    assert outcome(first) == outcome(second)
+    assert sorted(p.name for p in folder.iterdir()) == ["engine.py", "nn.py"]  # nothing written into it
+    assert not Path(".hypothesis").exists()
+
+
+def test_gradescope_json_has_one_test_per_part(solution_result, stub_result):
+    for result in (solution_result, stub_result):
+        data = json.loads(json.dumps(gradescope.results_json(result)))
+        assert data["score"] == result.score
+        assert [t["name"].split(":")[0] for t in data["tests"]] == list(PART_IDS)
+        for test in data["tests"]:
+            assert set(test) == GRADESCOPE_TEST_KEYS
+            assert test["status"] in ("passed", "failed") and test["visibility"] == "visible"
+            assert 0 <= test["score"] <= test["max_score"]
+
+
+def autograder(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def test_cli_json_and_exit_code(repo):
+    result = autograder("grade", "--json", str(repo / "assignments" / "micrograd"))
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["score"] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grade", "no/such/folder"], "no such file or folder: no/such/folder"),
+    (["grade", "--rubric", "missing.toml", "."], "rubric file not found: missing.toml"),
+    (["grade", "--sandbox", "nonsense", "."], "invalid choice: 'nonsense'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_cli_errors_are_clear(args, message, tmp_path):
+    result = autograder(*args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_help_explains_the_commands():
+    result = autograder("grade", "--help")
+    assert result.returncode == 0
+    for words in ("folder or a .zip", "--json", "--rubric", "--sandbox", "strict"):
+        assert words in result.stdout
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[parts.add]\npoints = 1\n", "parts missing from the rubric"),
+    ("[parts.typo]\npoints = 1\n", "unknown part ids ['typo']"),
+    ("parts = 3\n", "no [parts.ID] tables"),
+    ("[parts\n", "cannot read rubric"),
+])
+def test_rubric_errors(text, message, tmp_path):
+    path = tmp_path / "rubric.toml"
+    path.write_text(text)
+    with pytest.raises(RubricError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_rubric(path)
+
+
+def test_rubric_points_are_validated(repo, tmp_path):
+    text = (repo / "autograder" / "rubric.toml").read_text().replace("points = 2", "points = -2", 1)
+    path = tmp_path / "rubric.toml"
+    path.write_text(text)
+    with pytest.raises(RubricError, match="parts.backward.points must be a number >= 0"):
+        load_rubric(path)
+
+
+def test_an_edited_rubric_changes_the_points(repo, tmp_path):
+    text = (repo / "autograder" / "rubric.toml").read_text().replace("points = 2", "points = 5", 1)
+    path = tmp_path / "rubric.toml"
+    path.write_text(text)
+    result = grade(repo / "examples" / "submission", rubric=load_rubric(path))
+    assert (result.score, result.max_score) == (10, 13)
+
+
+@pytest.mark.slow
+def test_same_score_and_feedback_in_a_fresh_process(repo, tmp_path):
+    """A bug only generated cases find: the shrunk example must not depend on the process
+    (what it has imported, how the grader is installed); see session.no_local_constants."""
+    folder = tmp_path / "far"
+    folder.mkdir()
+    strip = lambda text: "".join(line for line in text.splitlines(keepends=True) if "SOLUTION" not in line)
+    engine = strip((repo / "solutions" / "micrograd" / "engine.py").read_text())
+    correct = "            self.grad += (1 - t ** 2) * out.grad\n"
+    assert engine.count(correct) == 1
+    (folder / "engine.py").write_text(engine.replace(
+        correct, "            self.grad += ((1 - t ** 2) if abs(self.data) < 1.5 else 0.5) * out.grad\n"))
+    (folder / "nn.py").write_text(strip((repo / "solutions" / "micrograd" / "nn.py").read_text()))
+    in_process = gradescope.results_json(grade(folder))
+    fresh = json.loads(autograder("grade", "--json", str(folder)).stdout)
+    outputs = lambda data: [(t["name"], t["score"], t["output"]) for t in data["tests"]]
+    assert outputs(in_process) == outputs(fresh)
+    tanh = next(t for t in fresh["tests"] if t["name"].startswith("tanh"))
+    assert tanh["score"] == 0 and "a generated case (the smallest that fails)" in tanh["output"]

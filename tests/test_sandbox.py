@@ -1,0 +1,133 @@
+"""The sandbox itself: what a worker can see and do at each isolation level, limits, clean-up."""
+import socket
+import subprocess
+import textwrap
+
+import pytest
+
+from autograder.sandbox.isolation import Limits, Sandbox, SandboxUnavailable, detect
+
+PROBE = textwrap.dedent("""
+    import os, socket, sys
+    seen = []
+    for root, dirs, files in os.walk("/"):
+        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        seen += [os.path.join(root, f) for f in files if f in ("rubric.toml", "test_selfcheck.py", "engine.py")]
+        seen += [os.path.join(root, d) for d in dirs if d in ("micrograd_reference", "hidden", "solutions")]
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2).close()
+        seen.append("NETWORK")
+    except OSError:
+        pass
+    print("\\n".join(seen))
+""")
+
+
+def run_probe(level, tmp_path, port):
+    (tmp_path / "probe.py").write_text(PROBE)
+    sandbox = Sandbox(level, Limits(), submission=tmp_path)
+    try:
+        result = subprocess.run(sandbox.command(["probe.py", str(port)]), capture_output=True, text=True,
+                                timeout=120, **sandbox.popen_kwargs())
+    finally:
+        sandbox.cleanup()
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+@pytest.fixture
+def port():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_namespaces_hide_everything_secret(tmp_path, port):
+    seen = run_probe(detect("strict"), tmp_path, port)
+    assert seen == [], seen
+
+
+def test_without_namespaces_the_same_probe_sees_them(tmp_path, port, repo):
+    """A control: the probe does find secrets and the network when nothing hides them."""
+    seen = run_probe(detect("process"), tmp_path, port)
+    assert "NETWORK" in seen
+    assert any(str(repo / "solutions") in s for s in seen), seen
+
+
+def test_process_level_says_it_is_weaker():
+    level = detect("process")
+    assert not level.namespaces and "process limits only" in level.describe() and level.warning
+
+
+def test_strict_refuses_without_namespaces(monkeypatch):
+    from autograder.sandbox import isolation
+    monkeypatch.setattr(isolation.shutil, "which", lambda name: None)
+    isolation._bubblewrap_level.cache_clear()
+    try:
+        with pytest.raises(SandboxUnavailable, match="bwrap program is not installed"):
+            detect("strict")
+        assert detect("auto").name == "process" and "install bubblewrap" in detect("auto").warning
+    finally:
+        monkeypatch.undo()
+        isolation._bubblewrap_level.cache_clear()
+
+
+@pytest.mark.parametrize("mode", ["strict", "process"])
+@pytest.mark.parametrize("code, expected", [
+    ("x = bytearray(8 * 2 ** 30)", "MemoryError"),
+    ("open('/tmp/big' if os.path.isdir('/tmp') else 'big', 'wb').write(b'x' * 64 * 2 ** 20)", "File too large"),
+    ("print(len([os.open(os.devnull, os.O_RDONLY) for _ in range(1000)]))", "Too many open files"),
+])
+def test_resource_limits(mode, code, expected, tmp_path):
+    sandbox = Sandbox(detect(mode), Limits(), submission=tmp_path)
+    try:
+        result = subprocess.run(sandbox.command(["-c", f"import os\n{code}"]), capture_output=True, text=True,
+                                timeout=120, **sandbox.popen_kwargs())
+    finally:
+        sandbox.cleanup()
+    assert expected in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["strict", "process"])
+def test_process_count_is_limited(mode, tmp_path):
+    code = textwrap.dedent("""
+        import os, time
+        made = 0
+        try:
+            for _ in range(200):
+                if os.fork() == 0:
+                    time.sleep(20)
+                    os._exit(0)
+                made += 1
+        except OSError:
+            pass
+        print(made)
+    """)
+    sandbox = Sandbox(detect(mode), Limits(processes=16), submission=tmp_path)
+    try:
+        process = subprocess.Popen(sandbox.command(["-c", code]), stdout=subprocess.PIPE, text=True,
+                                   **sandbox.popen_kwargs())
+        made = int(process.stdout.readline())
+        sandbox.kill(process)
+    finally:
+        sandbox.cleanup()
+    assert made < 16
+
+
+def test_cpu_time_is_limited(tmp_path):
+    sandbox = Sandbox(detect("strict"), Limits(cpu_seconds=1), submission=tmp_path)
+    try:
+        result = subprocess.run(sandbox.command(["-c", "while True: pass"]), capture_output=True, timeout=60,
+                                **sandbox.popen_kwargs())
+    finally:
+        sandbox.cleanup()
+    assert sandbox.exit_status(result.returncode) in (-9, -24)  # SIGKILL or SIGXCPU
+
+
+def test_scratch_folder_is_removed(tmp_path):
+    sandbox = Sandbox(detect("strict"), Limits(), submission=tmp_path)
+    assert sandbox.scratch.exists()
+    sandbox.cleanup()
+    assert not sandbox.scratch.exists()
