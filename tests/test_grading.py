@@ -54,14 +54,15 @@ def test_karpathys_micrograd_is_graded_without_a_crash(karpathy):
     assert lost["tanh"] == ["Value has no method tanh"] and lost["exp"] == ["Value has no method exp"]
 
 
-def test_grading_is_deterministic(repo, tmp_path):
+def test_grading_is_deterministic(repo, tmp_path, monkeypatch):
     folder = tmp_path / "submission"
     shutil.copytree(repo / "examples" / "submission", folder)
+    monkeypatch.chdir(tmp_path)
     first, second = grade(folder), grade(folder)
     outcome = lambda r: [(p.id, p.points, p.feedback) for p in r.parts]
     assert outcome(first) == outcome(second)
     assert sorted(p.name for p in folder.iterdir()) == ["engine.py", "nn.py"]  # nothing written into it
-    assert not Path(".hypothesis").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["submission"]  # no .hypothesis or caches
 
 
 def test_gradescope_json_has_one_test_per_part(solution_result, stub_result):

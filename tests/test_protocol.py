@@ -59,7 +59,7 @@ def test_nothing_runs_before_load(worker_at, solution_engine):
     ("Sneaky(1.0)", "a Sneaky, not a float"), ("'1.0'", "a str, not a float"),
 ])
 def test_odd_numbers_arrive_as_invalid(worker_at, solution_engine, grad, description):
-    engine = solution_engine.replace("class Value:", f"class Sneaky(float):\n    pass\n\n\nclass Value:") \
+    engine = solution_engine.replace("class Value:", "class Sneaky(float):\n    pass\n\n\nclass Value:") \
         .replace("            self.grad += out.grad\n            other.grad += out.grad\n",
                  f"            self.grad = {grad}\n            other.grad = {grad}\n")
     worker = worker_at(engine)

@@ -9,6 +9,7 @@ import contextlib
 import difflib
 import io
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -208,8 +209,8 @@ class GradingPlugin:
         if failure.kind == "load":
             return f"the submission could not be imported: {failure.message}{where}"
         if failure.kind == "student":
-            kind = f"{failure.type_name}: " if getattr(failure, "type_name", "") else ""
-            return f"your code raised {kind}{failure.message}{where}"
+            kind = f"{failure.type_name}: " if failure.type_name else ""
+            return f"your code raised {kind}{failure.message}{where}{reflected_hint(failure.message)}"
         if failure.kind == "timeout":
             return f"{failure.message}: this part's {self.rubric.part_seconds:g} s ran out (an endless loop?)"
         return failure.message + where
@@ -227,6 +228,19 @@ class GradingPlugin:
         if wanted.startswith("__") and not close[0].startswith("__"):
             hint += f": Python's operators call the dunder method `{wanted}`"
         return hint + ")"
+
+
+REFLECTED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__", "** or pow()": "__rpow__"}
+
+
+def reflected_hint(message):
+    """For `2 + value` failing: Python then calls Value.__radd__, which may be missing."""
+    match = re.search(r"unsupported operand type\(s\) for (.+?): '(int|float)' and 'Value'", message)
+    if not match or match.group(1) not in REFLECTED:
+        return ""
+    method = REFLECTED[match.group(1)]
+    return (f". For `number {match.group(1).split()[0]} value` Python calls Value.{method} (sum() starts from 0, "
+            f"so it needs __radd__): is {method} missing from engine.py?")
 
 
 def _flaky_cause(error):

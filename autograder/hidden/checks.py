@@ -39,5 +39,21 @@ def show(x):
     return repr(x) if type(x) is not float else f"{x:.12g}"
 
 
+def show_pair(expected, got):
+    """Both numbers with just enough digits to tell them apart (12 to 17)."""
+    if type(got) is not float:
+        return show(expected), show(got)
+    for digits in range(12, 18):
+        pair = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if pair[0] != pair[1]:
+            return pair
+    return pair
+
+
+def expected_got(what, expected, got):
+    e, g = show_pair(expected, got)
+    return f"expected {what}{e}, got {g}"
+
+
 def fail(*lines):
     raise CheckFailed("\n".join(line for line in lines if line))

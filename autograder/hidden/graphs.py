@@ -268,8 +268,9 @@ def diamond():
 
 
 def unequal_paths(direct_first):
-    """out uses x directly and through g: a level-by-level (BFS) walk reaches x too early."""
-    return graph_from([(), (0,), (0, 1) if direct_first else (1, 0)])
+    """out uses x directly and through g: a level-by-level (BFS) walk reaches x too early. x is not
+    a leaf: a leaf's _backward does nothing, so reaching it too early would do no harm."""
+    return graph_from([(), (0,), (1, 0), (1, 2) if direct_first else (2, 1)])
 
 
 def reused_input():

@@ -104,6 +104,11 @@ def with_constant(op):
     return Scenario(op, (-0.8,), (0.4,), (0, ("const", 2.5)), 1.75)
 
 
+def fixed(op):
+    """The op's fixed cases, simplest first."""
+    return [single_node(op), accumulating(op)] + ([reused(op), with_constant(op)] if op in BINARY else [])
+
+
 # ---------------------------------------------------------------- generated cases
 
 def signed(low, high):
@@ -186,6 +191,8 @@ ONLY = {(0,): "only the first operand's grad is updated; the other operand needs
         (1,): "only the second operand's grad is updated; `self.grad` needs its share too"}
 NOTHING = ("calling `out._backward()` changed no gradient: is `out._backward = _backward` indented into the "
            "inner function, so that it never runs?")
+INEXACT = ("close to the exact gradient but not equal to it (the check allows a relative error of 1e-12): is the "
+           "derivative estimated numerically, by finite differences? Compute it from its formula")
 
 
 def predict(scenario, local, accumulate, upstream, targets):
@@ -205,27 +212,38 @@ def _near(a, b):
     return type(a) is float and math.isfinite(a) and abs(a - b) <= 1e-9 * max(1.0, abs(b))
 
 
-def diagnose(scenario, got, changed=True):
-    """The mistake that explains the leaf grads `got`, if exactly one simplest one does."""
-    if not changed and any(g != 0 for g in expected(scenario)[1]) and list(got) == list(scenario.leaf_grads):
-        return NOTHING
+def _explains(scenario, got, local, accumulate, upstream, targets):
+    try:
+        prediction = predict(scenario, local, accumulate, upstream, targets)
+    except (ArithmeticError, ValueError):
+        return False
+    return all(_near(g, p) for g, p in zip(got, prediction))
+
+
+def diagnose(scenario, got, changed=True, evidence=()):
+    """The mistake that explains the leaf grads `got`, if exactly one simplest one does.
+
+    `evidence` holds more (scenario, leaf grads) answers of the same op's `_backward`; the mistake
+    must explain them too. It tells apart mistakes that one case cannot: at a positive input, a
+    relu slope the wrong way round changes no gradient, just like a `_backward` that never runs.
+    """
+    observations = [(scenario, got), *evidence]
     n = len(scenario.operands)
     all_targets = tuple(range(n))
-    target_choices = [all_targets] + ([(0,), (1,)] if n == 2 else [])
+    if _explains(scenario, got, LOCAL[scenario.op][0][1], True, True, all_targets):
+        return INEXACT  # every mistake below is then as near as the right answer: none explains it
     candidates = []
+    if not changed and any(g != 0 for g in expected(scenario)[1]) \
+            and all(list(g) == list(case.leaf_grads) for case, g in observations):
+        candidates.append([NOTHING])
+    target_choices = [all_targets] + ([(0,), (1,)] if n == 2 else [])
     for (index, (text, local)), accumulate, upstream, targets in product(
             enumerate(LOCAL[scenario.op]), (True, False), (True, False), target_choices):
         traits = [text] if index else []
         traits += [] if accumulate else [OVERWRITES]
         traits += [] if upstream else [NO_UPSTREAM]
         traits += [] if targets == all_targets else [ONLY[targets]]
-        if not traits:
-            continue
-        try:
-            prediction = predict(scenario, local, accumulate, upstream, targets)
-        except (ArithmeticError, ValueError):
-            continue
-        if all(_near(g, p) for g, p in zip(got, prediction)):
+        if traits and all(_explains(case, g, local, accumulate, upstream, targets) for case, g in observations):
             candidates.append(traits)
     if not candidates:
         return None

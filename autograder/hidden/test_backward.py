@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 from autograder.hidden import graphs
-from autograder.hidden.checks import GRADING, close, fail, show
+from autograder.hidden.checks import GRADING, close, expected_got, fail, show
 from autograder.hidden.graphs import name
 
 pytestmark = pytest.mark.part("backward")
@@ -70,7 +70,7 @@ def check_backward(student, graph, what):
         called = ", ".join(name(i) for i in got.calls[:12]) + (" ..." if len(got.calls) > 12 else "")
         fail(f"backward() on {what}:", *("    " + line for line in graph.describe().splitlines()),
              f"  your backward() called _backward on: {called or 'nothing'}",
-             *(f"  expected {name(i)}.grad = {show(expected[i])}, got {show(got.grads[i])}" for i in wrong[:3]),
+             *(f"  {expected_got(f'{name(i)}.grad = ', expected[i], got.grads[i])}" for i in wrong[:3]),
              *(f"  likely: {p}" for p in ([seed] if seed else []) + problems))
 
 

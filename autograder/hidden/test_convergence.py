@@ -11,7 +11,8 @@ from functools import cache
 import pytest
 
 import micrograd_reference as reference
-from autograder.hidden.checks import fail, show
+from autograder.hidden.checks import expected_got, fail, show
+from autograder.sandbox.client import WorkerFailure
 from autograder.worker import lesson
 
 pytestmark = pytest.mark.part("convergence")
@@ -33,6 +34,20 @@ def reference_run(seed):
     return weights, tuple(lesson.train(model))
 
 
+def unused_parameters(student):
+    """A line naming the weights the network's forward pass never reads, if there are any."""
+    try:
+        network = student.parameters(lesson.NIN, lesson.NOUTS)
+    except WorkerFailure:
+        return ""
+    unused = [role for (_, _, role), used in zip(network.walk, network.used or []) if not used]
+    if not unused:
+        return ""
+    which = "the biases" if set(unused) == {"b"} and len(unused) == sum(r == "b" for _, _, r in network.walk) \
+        else f"{len(unused)} of its weights and biases"
+    return f"  note: the network's forward pass never uses {which}: did the given Neuron code change?"
+
+
 def test_training_follows_the_reference(student):
     weights, expected = reference_run(SEED)
     got = student.train(lesson.NIN, lesson.NOUTS, weights, lesson.XS, lesson.YS, lesson.LEARNING_RATE, lesson.STEPS)
@@ -43,7 +58,7 @@ def test_training_follows_the_reference(student):
                      "after the first updates, so the gradients (an op's _backward, backward()) or the list of "
                      "parameters updated differ; fix the other parts first")
             fail(f"training MLP({lesson.NIN}, {lesson.NOUTS}) with learning rate {lesson.LEARNING_RATE}:",
-                 f"  the loss differs from the reference at step {step}: expected {show(e)}, got {show(g)}",
-                 f"  it differs {where}")
+                 f"  the loss differs from the reference at step {step}: {expected_got('', e, g)}",
+                 f"  it differs {where}", unused_parameters(student))
     if not got[-1] < lesson.LOSS_THRESHOLD:
         fail(f"after {lesson.STEPS} steps the loss is {show(got[-1])}, not below {lesson.LOSS_THRESHOLD}")

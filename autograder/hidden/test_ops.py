@@ -11,11 +11,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder.hidden import scenarios
-from autograder.hidden.checks import GRADING, close, fail, show
+from autograder.hidden.checks import GRADING, close, expected_got, fail
+from autograder.sandbox.client import WorkerFailure
 
 
 def per_op(ops):
     return [pytest.param(op, id=op, marks=pytest.mark.part(op)) for op in ops]
+
+
+def answers(student, op):
+    """(scenario, leaf grads) for each of the op's fixed cases that the student's code answers."""
+    found = []
+    for case in scenarios.fixed(op):
+        try:
+            found.append((case, student.op(**case.request()).leaf_grads))
+        except WorkerFailure:
+            pass
+    return found
 
 
 def check(student, scenario, what):
@@ -24,13 +36,15 @@ def check(student, scenario, what):
     code = textwrap.indent(scenario.code(), "    ")
     if not close(got.out, out):
         fail(f"{what}: the forward value is wrong (did you change the given forward code?)", code,
-             f"  expected out.data = {show(out)}, got {show(got.out)}")
+             f"  {expected_got('out.data = ', out, got.out)}")
     wrong = [i for i, (g, e, g0) in enumerate(zip(got.leaf_grads, grads, scenario.leaf_grads))
              if not close(g, e, scale=abs(g0) + abs(e - g0))]
     if wrong:
         diagnosis = scenarios.diagnose(scenario, got.leaf_grads, got.changed)
+        if diagnosis is None:  # several mistakes may fit this one case: the op's fixed cases can tell them apart
+            diagnosis = scenarios.diagnose(scenario, got.leaf_grads, got.changed, answers(student, scenario.op))
         fail(f"{what}:", code,
-             *(f"  expected {scenarios.NAMES[i]}.grad = {show(grads[i])}, got {show(got.leaf_grads[i])}" for i in wrong),
+             *(f"  {expected_got(f'{scenarios.NAMES[i]}.grad = ', grads[i], got.leaf_grads[i])}" for i in wrong),
              f"  likely: {diagnosis}" if diagnosis else "")
 
 

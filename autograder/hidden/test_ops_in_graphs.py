@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder.hidden import graphs, scenarios
-from autograder.hidden.checks import GRADING, close, fail, show
+from autograder.hidden.checks import GRADING, close, expected_got, fail, show
 from autograder.hidden.graphs import name
 
 
@@ -52,7 +52,7 @@ def check_nodes(program, evaluated, got, code):
             diagnosis = scenarios.diagnose(scenario, step.after)
             fail(f"in a larger graph, the _backward of `{program.line(step.node)}` went wrong:", code,
                  f"  with {name(step.node)}.grad = {show(step.out_grad)}:",
-                 *(f"  expected {name(distinct[k])}.grad to become {show(expected[k])}, got {show(step.after[k])}"
+                 *(f"  {expected_got(f'{name(distinct[k])}.grad to become ', expected[k], step.after[k])}"
                    for k in wrong),
                  f"  likely: {diagnosis}" if diagnosis else "")
 
@@ -64,7 +64,7 @@ def check_leaves(program, evaluated, got, code):
         g, e = got.grads[leaf], evaluated.grads[leaf]
         if not close(g, e, scale=evaluated.scale[leaf]):
             fail("in a larger graph, a leaf's gradient is wrong:", code,
-                 f"  expected {name(leaf)}.grad = {show(e)} (finite differences: {approx:.6g}), got {show(g)}")
+                 f"  {expected_got(f'{name(leaf)}.grad = ', e, g)} (finite differences give {approx:.6g})")
 
 
 @pytest.mark.parametrize("op", per_op(scenarios.OPS))
@@ -78,7 +78,7 @@ def test_generated_graphs(student, op, data):
     for i, (g, e) in enumerate(zip(got.data, evaluated.data)):
         if program.instructions[i][0] == op and not close(g, e):
             fail(f"the forward value of `{program.line(i)}` is wrong (did you change the given forward code?):",
-                 code, f"  expected {name(i)}.data = {show(e)}, got {show(g)}")
+                 code, f"  {expected_got(f'{name(i)}.data = ', e, g)}")
         if not close(g, e):
             return  # another op's forward went wrong: nothing here can be judged
     check_nodes(program, evaluated, got, code)

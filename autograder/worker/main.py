@@ -347,7 +347,7 @@ def walk_parameters(mlp):
                 found.append((i, j, "b", neuron.b))
     except (AttributeError, TypeError) as error:
         raise Failure("missing", "could not find the network's weights: MLP must keep .layers, Layer .neurons "
-                                 f"and Neuron .w and .b as in the given code ({safe_text(lambda: error)})")
+                                 f"and Neuron .w and .b as in the given code ({safe_text(lambda e=error: e)})")
     return found
 
 
