@@ -142,18 +142,21 @@ class GradingPlugin:
             # parts are all or nothing, and checks run simplest first: the first failure says it best
             pytest.skip("this part already failed")
         if part != self.current_part:
-            if self.current is not None and self.current.failed_to_load:
-                self.load_failure = self.current.failure
-                self.close()
-            if self.current is not None:
-                self.current.close()
-            self.current_part = part
-            self.current = (self.upcoming.pop(part, None) or self.new_student()).begin()
-            following = self.part_order[self.part_order.index(part) + 1:]
-            if following and following[0] not in self.upcoming and self.load_failure is None:
-                # start the next part's worker while this part runs
-                self.upcoming[following[0]] = self.new_student().prepare()
+            self.switch_to(part)
         return self.current
+
+    def switch_to(self, part):
+        """Retire the previous part's worker; give `part` its own, and start the next part's."""
+        if self.current is not None and self.current.failed_to_load:
+            self.load_failure = self.current.failure  # every later part would fail to load the same way
+            self.close()
+        elif self.current is not None:
+            self.current.close()
+        self.current_part = part
+        self.current = (self.upcoming.pop(part, None) or self.new_student()).begin()
+        following = self.part_order[self.part_order.index(part) + 1:]
+        if following and following[0] not in self.upcoming and self.load_failure is None:
+            self.upcoming[following[0]] = self.new_student().prepare()  # starts while this part runs
 
     def close(self):
         for code in [self.current, *self.upcoming.values()]:

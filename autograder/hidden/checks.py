@@ -1,6 +1,7 @@
 """What every hidden check shares: settings, the tolerance rule and the failure that carries feedback."""
 import math
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 # Derandomized, no example database, no wall-clock deadline: the same submission gets the
@@ -57,3 +58,8 @@ def expected_got(what, expected, got):
 
 def fail(*lines):
     raise CheckFailed("\n".join(line for line in lines if line))
+
+
+def per_part(part_ids):
+    """Parametrize a check over parts (one per op), each case marked with its part."""
+    return [pytest.param(part, id=part, marks=pytest.mark.part(part)) for part in part_ids]

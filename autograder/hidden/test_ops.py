@@ -11,12 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder.hidden import scenarios
-from autograder.hidden.checks import GRADING, close, expected_got, fail
+from autograder.hidden.checks import GRADING, close, expected_got, fail, per_part
 from autograder.sandbox.client import WorkerFailure
-
-
-def per_op(ops):
-    return [pytest.param(op, id=op, marks=pytest.mark.part(op)) for op in ops]
 
 
 def answers(student, op):
@@ -48,27 +44,27 @@ def check(student, scenario, what):
              f"  likely: {diagnosis}" if diagnosis else "")
 
 
-@pytest.mark.parametrize("op", per_op(scenarios.OPS))
+@pytest.mark.parametrize("op", per_part(scenarios.OPS))
 def test_single_node(student, op):
     check(student, scenarios.single_node(op), "one node, fresh inputs, out.grad not 1")
 
 
-@pytest.mark.parametrize("op", per_op(scenarios.OPS))
+@pytest.mark.parametrize("op", per_part(scenarios.OPS))
 def test_gradient_accumulates(student, op):
     check(student, scenarios.accumulating(op), "inputs whose grad already holds a value")
 
 
-@pytest.mark.parametrize("op", per_op(scenarios.BINARY))
+@pytest.mark.parametrize("op", per_part(scenarios.BINARY))
 def test_same_value_twice(student, op):
     check(student, scenarios.reused(op), "the same value as both operands")
 
 
-@pytest.mark.parametrize("op", per_op(scenarios.BINARY))
+@pytest.mark.parametrize("op", per_part(scenarios.BINARY))
 def test_number_operand(student, op):
     check(student, scenarios.with_constant(op), "a plain number as the other operand")
 
 
-@pytest.mark.parametrize("op", per_op(scenarios.OPS))
+@pytest.mark.parametrize("op", per_part(scenarios.OPS))
 @GRADING
 @given(data=st.data())
 def test_generated_cases(student, op, data):

@@ -11,12 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder.hidden import graphs, scenarios
-from autograder.hidden.checks import GRADING, close, expected_got, fail, show
+from autograder.hidden.checks import GRADING, close, expected_got, fail, per_part, show
 from autograder.hidden.graphs import name
-
-
-def per_op(ops):
-    return [pytest.param(op, id=op, marks=pytest.mark.part(op)) for op in ops]
 
 
 def grader_closures(program, evaluated):
@@ -67,7 +63,7 @@ def check_leaves(program, evaluated, got, code):
                  f"  {expected_got(f'{name(leaf)}.grad = ', e, g)} (finite differences give {approx:.6g})")
 
 
-@pytest.mark.parametrize("op", per_op(scenarios.OPS))
+@pytest.mark.parametrize("op", per_part(scenarios.OPS))
 @GRADING
 @given(data=st.data())
 def test_generated_graphs(student, op, data):
