@@ -205,6 +205,8 @@ MUTANTS = (
     # ---------------------------------------------------------------- *
     op_mutant("mul-assigns", MUL, ["self.grad = other.data * out.grad", "other.grad = self.data * out.grad"],
               ["mul", "convergence"], OVERWRITES),
+    op_mutant("mul-first-line-assigns", MUL, ["self.grad = other.data * out.grad", "other.grad += self.data * out.grad"],
+              ["mul", "convergence"], OVERWRITES),
     op_mutant("mul-no-upstream", MUL, ["self.grad += other.data", "other.grad += self.data"],
               ["mul", "convergence"], NO_UPSTREAM),
     op_mutant("mul-swapped-data", MUL, ["self.grad += self.data * out.grad", "other.grad += other.data * out.grad"],

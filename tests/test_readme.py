@@ -44,6 +44,7 @@ def test_example_submission_grades_as_documented(repo):
     assert result.returncode == 0, result.stderr
     assert "score: 7 / 10" in result.stdout
     assert "the biases are missing" in result.stdout
+    assert "likely: you assign the gradient (`=`)" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 

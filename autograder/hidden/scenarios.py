@@ -196,7 +196,8 @@ INEXACT = ("close to the exact gradient but not equal to it (the check allows a 
 
 
 def predict(scenario, local, accumulate, upstream, targets):
-    """Leaf grads that a _backward with these traits would produce."""
+    """Leaf grads that a _backward with these traits would produce; `accumulate` holds, per
+    operand line, whether that line adds (`+=`) or assigns (`=`)."""
     x, *rest = scenario.operand_values()
     derivatives = local(x, rest[0] if rest else None, scenario.exponent)
     grads = list(scenario.leaf_grads)
@@ -204,7 +205,7 @@ def predict(scenario, local, accumulate, upstream, targets):
     for position, operand in enumerate(scenario.operands):
         if isinstance(operand, int) and position in targets:
             contribution = derivatives[position] * g
-            grads[operand] = grads[operand] + contribution if accumulate else contribution
+            grads[operand] = grads[operand] + contribution if accumulate[position] else contribution
     return grads
 
 
@@ -230,17 +231,18 @@ def diagnose(scenario, got, changed=True, evidence=()):
     observations = [(scenario, got), *evidence]
     n = len(scenario.operands)
     all_targets = tuple(range(n))
-    if _explains(scenario, got, LOCAL[scenario.op][0][1], True, True, all_targets):
+    if _explains(scenario, got, LOCAL[scenario.op][0][1], (True,) * n, True, all_targets):
         return INEXACT  # every mistake below is then as near as the right answer: none explains it
     candidates = []
     if not changed and any(g != 0 for g in expected(scenario)[1]) \
             and all(list(g) == list(case.leaf_grads) for case, g in observations):
         candidates.append([NOTHING])
     target_choices = [all_targets] + ([(0,), (1,)] if n == 2 else [])
+    line_choices = list(product((True, False), repeat=n))  # `+=` or `=` on each operand's line
     for (index, (text, local)), accumulate, upstream, targets in product(
-            enumerate(LOCAL[scenario.op]), (True, False), (True, False), target_choices):
+            enumerate(LOCAL[scenario.op]), line_choices, (True, False), target_choices):
         traits = [text] if index else []
-        traits += [] if accumulate else [OVERWRITES]
+        traits += [] if all(accumulate) else [OVERWRITES]
         traits += [] if upstream else [NO_UPSTREAM]
         traits += [] if targets == all_targets else [ONLY[targets]]
         if traits and all(_explains(case, g, local, accumulate, upstream, targets) for case, g in observations):
