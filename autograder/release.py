@@ -64,6 +64,13 @@ def make_stub(text, path="<text>"):
     return "".join(out)
 
 
+def without_markers(text, path="<text>"):
+    """The solution as a student who wrote every region hands it in: the marker lines removed."""
+    lines = text.splitlines(keepends=True)
+    markers = {i for r in find_regions([line.rstrip("\r\n") for line in lines], path) for i in (r.begin, r.end)}
+    return "".join(line for i, line in enumerate(lines) if i not in markers)
+
+
 def solution_lines(text, path="<text>"):
     """The non-blank lines inside the solution regions of a file (for leak checks)."""
     lines = text.splitlines()

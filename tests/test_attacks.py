@@ -18,9 +18,10 @@ import pytest
 from rich.console import Console
 
 from attacks import ALL, ATTACKS
+from leaks import substantive_lines
 from autograder.grading.rubric import load_rubric
 from autograder.grading.session import grade
-from autograder.release import solution_lines
+from autograder.release import solution_lines, without_markers
 from autograder.reports import gradescope, table
 from autograder.sandbox.isolation import detect, issued_uids
 
@@ -42,11 +43,6 @@ def fast_rubric(tmp_path_factory, repo):
     return load_rubric(path)
 
 
-def substantive(text):
-    return {line.strip() for line in text.splitlines()
-            if len(line.strip()) >= 25 and not line.strip().startswith(("#", "import ", "from ", '"""'))}
-
-
 @pytest.fixture(scope="session")
 def secret_lines(repo):
     lines = set()
@@ -54,7 +50,7 @@ def secret_lines(repo):
         lines |= set(solution_lines(path.read_text())) - {""}
     for folder in (repo / "reference", repo / "autograder" / "hidden"):
         for path in folder.glob("*.py"):
-            lines |= substantive(path.read_text())
+            lines |= substantive_lines(path.read_text())
     return {line for line in lines if len(line) >= 20}
 
 
@@ -111,11 +107,11 @@ def worker_processes():
 def build_submission(attack, folder, repo, context):
     solution = (repo / "solutions" / "micrograd")
     stub = (repo / "assignments" / "micrograd")
-    plain = re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", (solution / "engine.py").read_text())
+    plain = without_markers((solution / "engine.py").read_text())
     folder.mkdir()
     (folder / "engine.py").write_text(attack.engine(plain, (stub / "engine.py").read_text(), context))
     nn_source = solution if attack.base == "solution" else stub
-    (folder / "nn.py").write_text(re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", (nn_source / "nn.py").read_text()))
+    (folder / "nn.py").write_text(without_markers((nn_source / "nn.py").read_text()))
     for name, text in attack.files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)

@@ -9,6 +9,7 @@ import pytest
 
 from autograder.grading.rubric import PART_IDS, RubricError, load_rubric
 from autograder.grading.session import grade
+from autograder.release import without_markers
 from autograder.reports import gradescope
 
 GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "output_format", "visibility", "tags"}
@@ -141,13 +142,12 @@ def test_same_score_and_feedback_in_a_fresh_process(repo, tmp_path):
     (what it has imported, how the grader is installed); see session.no_local_constants."""
     folder = tmp_path / "far"
     folder.mkdir()
-    strip = lambda text: "".join(line for line in text.splitlines(keepends=True) if "SOLUTION" not in line)
-    engine = strip((repo / "solutions" / "micrograd" / "engine.py").read_text())
+    engine = without_markers((repo / "solutions" / "micrograd" / "engine.py").read_text())
     correct = "            self.grad += (1 - t ** 2) * out.grad\n"
     assert engine.count(correct) == 1
     (folder / "engine.py").write_text(engine.replace(
         correct, "            self.grad += ((1 - t ** 2) if abs(self.data) < 1.5 else 0.5) * out.grad\n"))
-    (folder / "nn.py").write_text(strip((repo / "solutions" / "micrograd" / "nn.py").read_text()))
+    (folder / "nn.py").write_text(without_markers((repo / "solutions" / "micrograd" / "nn.py").read_text()))
     in_process = gradescope.results_json(grade(folder))
     fresh = json.loads(autograder("grade", "--json", str(folder)).stdout)
     outputs = lambda data: [(t["name"], t["score"], t["output"]) for t in data["tests"]]

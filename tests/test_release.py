@@ -8,7 +8,8 @@ import textwrap
 import pytest
 
 from autograder import release
-from autograder.release import MarkerError, find_regions, make_stub, solution_lines
+from autograder.release import MarkerError, find_regions, make_stub, solution_lines, without_markers
+from leaks import substantive_lines
 
 EXPECTED_REGIONS = {
     "engine.py": ["Value.__add__._backward", "Value.__mul__._backward", "Value.__pow__._backward",
@@ -62,6 +63,15 @@ def test_stub_keeps_the_marker_indentation():
     assert make_stub(text) == "def f():\n    x = 1\n        # YOUR CODE HERE\n        raise NotImplementedError()\n"
 
 
+def test_without_markers_keeps_every_answer_line(solutions):
+    for filename, expected in EXPECTED_REGIONS.items():
+        text = (solutions / filename).read_text()
+        plain = without_markers(text)
+        assert len(plain.splitlines()) == len(text.splitlines()) - 2 * len(expected)
+        assert "SOLUTION" not in plain and set(solution_lines(text)) <= {line.strip() for line in plain.splitlines()}
+        assert find_regions(plain.splitlines()) == []
+
+
 def test_text_without_regions_is_unchanged():
     text = "a = 1\n\n# a comment\nb = 2"
     assert make_stub(text) == text
@@ -110,10 +120,6 @@ def test_assignments_hold_no_solution_text(solutions, released):
         released_lines = {line.strip() for path in released.rglob("*") if path.is_file()
                           for line in path.read_text(errors="replace").splitlines()}
         assert secret and not secret & released_lines
-
-
-def substantive_lines(text):
-    return {line.strip() for line in text.splitlines() if len(line.strip()) > 30 and not line.strip().startswith(("import", "from", "#"))}
 
 
 def test_assignments_hold_no_hidden_test(repo, released):

@@ -189,18 +189,23 @@ class GradingPlugin:
         if excinfo is None:
             return PASSED, ""
         error = excinfo.value
-        if isinstance(error, CheckFailed):
-            return FAILED, str(error)
-        if isinstance(error, WorkerFailure):
-            return FAILED, self.explain(error)
+        message = self.student_message(error)
+        if message is not None:
+            return FAILED, message
         flaky = _flaky_cause(error)
         if flaky is not None:
+            cause = self.student_message(flaky) if flaky is not error else None
             return FAILED, ("the same input gave different results on different runs (does your code keep state "
-                            "between calls?)" + (f": {self.classify_cause(flaky)}" if flaky is not error else ""))
+                            "between calls?)" + (f": {cause}" if cause else ""))
         return ERROR, f"internal grader error ({type(error).__name__}: {error}); this is not your fault, tell your instructor"
 
-    def classify_cause(self, error):
-        return str(error) if isinstance(error, CheckFailed) else self.explain(error) if isinstance(error, WorkerFailure) else ""
+    def student_message(self, error):
+        """Feedback for a failure of the student's code, or None for any other exception."""
+        if isinstance(error, CheckFailed):
+            return str(error)
+        if isinstance(error, WorkerFailure):
+            return self.explain(error)
+        return None
 
     def explain(self, failure):
         """The student's message for a worker failure."""

@@ -82,17 +82,22 @@ class Evaluated:
     local: dict  # node -> [(input node, local derivative)] for each operand position
 
 
-def evaluate(program):
+def node_values(program, leaf_overrides=None):
+    """Every node of the program as a reference Value; leaf i takes leaf_overrides[i] if given."""
+    overrides = leaf_overrides or {}
     values = []
     for op, *rest in program.instructions:
         if op == "leaf":
-            values.append(reference.Value(rest[0]))
+            values.append(reference.Value(overrides.get(len(values), rest[0])))
         elif op == "pow":
-            values.append(build(reference.Value, op, [values[rest[0]]], rest[1]))
+            values.append(build(op, [values[rest[0]]], rest[1]))
         else:
-            args = [values[r] if isinstance(r, int) else r[1] for r in rest]
-            values.append(build(reference.Value, op, args))
-    data = [v.data for v in values]
+            values.append(build(op, [values[r] if isinstance(r, int) else r[1] for r in rest]))
+    return values
+
+
+def evaluate(program):
+    data = [v.data for v in node_values(program)]
     local = {i: list(zip(program.operands(i), local_derivatives(program, i, data)))
              for i in range(program.size) if program.operands(i)}
     return Evaluated(data, walk(program, local, abs_values=False), walk(program, local, abs_values=True), local)
@@ -120,32 +125,13 @@ def walk(program, local, abs_values):
     return grads
 
 
-def forward(program, leaf_values):
-    """The root's value for other leaf values (plain floats, for finite differences)."""
-    values = []
-    for op, *rest in program.instructions:
-        if op == "leaf":
-            values.append(leaf_values[len(values)])
-        elif op == "pow":
-            values.append(values[rest[0]] ** rest[1])
-        elif op in UNARY:
-            values.append({"tanh": math.tanh, "exp": math.exp, "relu": lambda v: max(v, 0.0)}[op](values[rest[0]]))
-        else:
-            b = values[rest[1]] if isinstance(rest[1], int) else rest[1][1]
-            values.append(values[rest[0]] + b if op == "add" else values[rest[0]] * b)
-    return values[-1]
-
-
 def finite_differences(program, data, h=1e-6):
     """Central differences of the root with respect to each leaf."""
+    def root(leaf, value):
+        return node_values(program, {leaf: value})[-1].data
     leaves = [i for i, ins in enumerate(program.instructions) if ins[0] == "leaf"]
-    grads = {}
-    for leaf in leaves:
-        up, down = list(data), list(data)
-        up[leaf] += h
-        down[leaf] -= h
-        grads[leaf] = (forward(program, up) - forward(program, down)) / (2 * h) * program.seed
-    return grads
+    return {leaf: (root(leaf, data[leaf] + h) - root(leaf, data[leaf] - h)) / (2 * h) * program.seed
+            for leaf in leaves}
 
 
 def safe(program, data):

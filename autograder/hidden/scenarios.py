@@ -12,6 +12,7 @@ from itertools import product
 from hypothesis import strategies as st
 
 import micrograd_reference as reference
+from autograder.hidden.checks import close
 
 BINARY = ("add", "mul")
 UNARY = ("tanh", "exp", "relu")
@@ -56,7 +57,8 @@ class Scenario:
         return "\n".join(lines)
 
 
-def build(value_class, op, args, exponent=None):
+def build(op, args, exponent=None):
+    """`args[0] OP args[1]` (or `args[0] ** exponent`, `args[0].op()`) with the operands' own class."""
     a = args[0]
     if op == "add":
         return a + args[1]
@@ -67,13 +69,23 @@ def build(value_class, op, args, exponent=None):
     return getattr(a, op)()
 
 
+def compare(scenario, got_grads):
+    """(expected out.data, expected leaf grads, indices of the wrong ones in `got_grads`). The
+    tolerance scales with what a grad held before plus what the _backward added: the sum is
+    rounded to that size."""
+    out, grads = expected(scenario)
+    wrong = [i for i, (g, e, g0) in enumerate(zip(got_grads, grads, scenario.leaf_grads))
+             if not close(g, e, scale=abs(g0) + abs(e - g0))]
+    return out, grads, wrong
+
+
 def expected(scenario):
     """(out.data, [leaf grads]) from the reference engine."""
     leaves = [reference.Value(x) for x in scenario.leaves]
     for leaf, grad in zip(leaves, scenario.leaf_grads):
         leaf.grad = grad
     args = [leaves[o] if isinstance(o, int) else o[1] for o in scenario.operands]
-    out = build(reference.Value, scenario.op, args, scenario.exponent)
+    out = build(scenario.op, args, scenario.exponent)
     out.grad = scenario.upstream
     out._backward()
     return out.data, [leaf.grad for leaf in leaves]

@@ -40,9 +40,7 @@ def check_nodes(program, evaluated, got, code):
         if type(step.out_grad) is not float or not all(type(b) is float for b in step.before):
             continue  # an earlier node already went wrong; that node is reported
         scenario = node_as_scenario(program, step.node, evaluated.data, step)
-        _, expected = scenarios.expected(scenario)
-        wrong = [k for k, (a, e, b) in enumerate(zip(step.after, expected, step.before))
-                 if not close(a, e, scale=abs(b) + abs(e - b))]
+        _, expected, wrong = scenarios.compare(scenario, step.after)
         if wrong:
             distinct = sorted(set(program.operands(step.node)))
             diagnosis = scenarios.diagnose(scenario, step.after)

@@ -80,17 +80,23 @@ class Worker:
         return self
 
     def close(self):
-        if self.process is not None:
-            self.sandbox.kill(self.process)
-            for stream in (self.process.stdin, self.process.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            if self._stderr_thread is not None:
-                self._stderr_thread.join(timeout=2)
-            self.process = None
+        self._stop()
         self.sandbox.cleanup()
+
+    def _stop(self):
+        """Kill the worker, once, and release its pipes; its exit status (None if never started)."""
+        if self.process is None:
+            return None
+        process, self.process = self.process, None
+        self.sandbox.kill(process)
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self._stderr_thread is not None:
+            self._stderr_thread.join(timeout=2)
+        return process.returncode
 
     def _drain_stderr(self):
         """Read everything the worker writes to stderr, keeping only the tail."""
@@ -162,11 +168,9 @@ class Worker:
 
     def _die(self, kind, what):
         """Kill the worker and raise WorkerDied with a message that says what happened."""
-        returncode = self.process.poll()
-        self.sandbox.kill(self.process)
-        if kind == "crashed" and returncode is None:
-            returncode = self.process.returncode
-        returncode = self.sandbox.exit_status(returncode)
+        exited = self.process.poll()  # before the kill: whether it ended by itself, and how
+        killed = self._stop()
+        returncode = self.sandbox.exit_status(killed if exited is None else exited)
         message = f"the code under test {what}"
         if kind == "crashed" and returncode is not None:
             message += f" ({describe_exit(returncode)})"

@@ -208,33 +208,11 @@ class Sandbox:
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
     def _bwrap_args(self):
-        args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session", "--hostname", "sandbox"]
-        if os.geteuid() != 0:
-            args.append("--unshare-user")
-        args += ["--ro-bind", "/usr", "/usr"]
-        for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-            if os.path.islink(top):
-                args += ["--symlink", os.readlink(top), top]
-            elif os.path.isdir(top):
-                args += ["--ro-bind", top, top]
-        prefix = Path(self.level.python).resolve().parent.parent
-        local = Path("/usr/local")
-        if local.is_dir() and not _within(prefix, local):
-            args += ["--tmpfs", str(local)]  # pip's system-wide packages
-        if not _within(prefix, Path("/usr")) or _within(prefix, local):
-            for parent in reversed(prefix.parents):
-                if not (_within(parent, Path("/usr")) or parent == Path("/")):
-                    args += ["--perms", "0755", "--dir", str(parent)]
-            args += ["--ro-bind", str(prefix), str(prefix)]
-        for hidden in _site_packages(prefix):  # installed packages, the grader's own among them
-            args += ["--tmpfs", hidden]
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp",
-                 "--ro-bind", str(self.scratch / "grader"), INSIDE_GRADER,
-                 "--ro-bind", str(self.submission), INSIDE_SUBMISSION,
-                 "--chdir", INSIDE_SUBMISSION]
-        return args
+        return [*host_view(self.level.python),
+                "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp",
+                "--ro-bind", str(self.scratch / "grader"), INSIDE_GRADER,
+                "--ro-bind", str(self.submission), INSIDE_SUBMISSION,
+                "--chdir", INSIDE_SUBMISSION]
 
     def spawn(self, **pipes):
         """Start the worker process."""
@@ -303,6 +281,34 @@ class Sandbox:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+@cache
+def host_view(python):
+    """The bwrap options that every worker shares: namespaces, and a read-only view of /usr and
+    the interpreter with installed packages hidden. Machine facts, so worked out once."""
+    args = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    if os.geteuid() != 0:
+        args.append("--unshare-user")
+    args += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    prefix = Path(python).resolve().parent.parent
+    local = Path("/usr/local")
+    if local.is_dir() and not _within(prefix, local):
+        args += ["--tmpfs", str(local)]  # pip's system-wide packages
+    if not _within(prefix, Path("/usr")) or _within(prefix, local):
+        for parent in reversed(prefix.parents):
+            if not (_within(parent, Path("/usr")) or parent == Path("/")):
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    for hidden in _site_packages(prefix):  # installed packages, the grader's own among them
+        args += ["--tmpfs", hidden]
+    return tuple(args + ["--proc", "/proc", "--dev", "/dev"])
+
+
 def _within(path, folder):
     return path == folder or folder in path.parents
 
@@ -311,7 +317,7 @@ def _site_packages(prefix):
     """Folders of installed packages under the interpreter's prefix and /usr/lib."""
     candidates = [*prefix.glob("lib/python3*/site-packages"), *prefix.glob("lib/python3*/dist-packages"),
                   Path("/usr/lib/python3"), *Path("/usr/lib").glob("python3*/dist-packages")]
-    return [str(p) for p in candidates if p.is_dir() and not (_within(p, Path("/usr/local")) and not _within(prefix, Path("/usr/local")))]
+    return [str(p) for p in candidates if p.is_dir()]
 
 
 def _copy_tree(source, target):
