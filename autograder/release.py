@@ -8,7 +8,14 @@ Every `### BEGIN SOLUTION` ... `### END SOLUTION` region of a solution file beco
 at the indentation of the BEGIN marker; everything else is copied as it is. The markers are
 matched on whole lines only, and a line that mentions a marker without being one is an error,
 so a typo can never leak a solution into the released files.
+
+Notebooks (`.ipynb`) follow nbgrader's rules, so that `nbgrader generate_assignment` would
+release them the same way: the regions of each code cell become the same stub lines, a
+solution cell (nbgrader metadata `"solution": true`) without a region is replaced whole,
+outputs and execution counts are cleared, and metadata is kept. A region in a cell that is
+not a solution cell, or a marker mentioned in a markdown cell, is an error.
 """
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +23,18 @@ from pathlib import Path
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$")
 END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$")
 MENTION = re.compile(r"(BEGIN|END) SOLUTION")
+HIDDEN_TESTS = re.compile(r"(BEGIN|END) HIDDEN TESTS")
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
+ANSWER_STUB = "YOUR ANSWER HERE"  # nbgrader's stub for a markdown solution cell
 # Never part of a release: caches and local state.
 IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
 
 
-class MarkerError(ValueError):
+class ReleaseError(ValueError):
+    """A solution file that cannot be released, located by file (and cell or line)."""
+
+
+class MarkerError(ReleaseError):
     """A malformed solution region, located by file and line."""
 
 
@@ -47,6 +60,9 @@ def find_regions(lines, path="<text>"):
             open_at = None
         elif MENTION.search(line):
             raise MarkerError(f"{path}:{i + 1}: not a marker line (a marker must be alone on its line): {line.strip()!r}")
+        elif HIDDEN_TESTS.search(line):
+            raise MarkerError(f"{path}:{i + 1}: hidden test regions are not released; hidden checks belong "
+                              f"in the grader, not in the students' files: {line.strip()!r}")
     if open_at is not None:
         raise MarkerError(f"{path}:{open_at + 1}: BEGIN SOLUTION is never closed")
     return regions
@@ -82,6 +98,89 @@ def solution_lines(text, path="<text>"):
     ]
 
 
+def read_notebook(text, path="<notebook>"):
+    """A solution notebook, checked: nbformat 4, valid, and (from 4.5 on) every cell with its id,
+    because nbformat would invent a random id and a release must come out the same every time."""
+    import nbformat  # here, not at the top: it takes seconds to import, and grading never needs it
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ReleaseError(f"{path}: not a notebook (invalid JSON: {error})") from None
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4:
+        raise ReleaseError(f"{path}: not an nbformat 4 notebook; open and save it in a recent Jupyter first")
+    cells = raw.get("cells")
+    if raw.get("nbformat_minor", 0) >= 5 and isinstance(cells, list):
+        for number, cell in enumerate(cells, 1):
+            if isinstance(cell, dict) and "id" not in cell:
+                raise ReleaseError(f"{path}, cell {number}: the cell has no id; open and save the notebook "
+                                   "in Jupyter (or run nbformat's normalize) to give every cell one")
+    try:
+        notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+        nbformat.validate(notebook)
+    except nbformat.ValidationError as error:
+        raise ReleaseError(f"{path}: not a valid notebook: {error.message}") from None
+    return notebook
+
+
+def is_solution_cell(cell):
+    nbgrader = cell.metadata.get("nbgrader")
+    return isinstance(nbgrader, dict) and bool(nbgrader.get("solution"))
+
+
+def stub_cell(cell, where):
+    """Release one cell in place, by nbgrader's rules (see the module docstring)."""
+    source = cell.source
+    if cell.cell_type != "code":
+        for number, line in enumerate(source.splitlines(), 1):
+            if MENTION.search(line) or HIDDEN_TESTS.search(line):
+                raise MarkerError(f"{where}:{number}: a {cell.cell_type} cell mentions a marker; solution "
+                                  f"regions belong in code cells: {line.strip()!r}")
+        if is_solution_cell(cell):
+            cell.source = ANSWER_STUB
+        return
+    has_regions = bool(find_regions(source.splitlines(), where))
+    if has_regions and not is_solution_cell(cell):
+        raise MarkerError(f"{where}: a solution region in a cell that is not a solution cell; give it nbgrader "
+                          'metadata {"solution": true, "grade": false, "locked": false, "grade_id": ...}')
+    if has_regions:
+        stub = make_stub(source, where)
+        cell.source = stub if source.endswith("\n") else stub.removesuffix("\n")
+    elif is_solution_cell(cell):
+        cell.source = "\n".join(STUB_LINES)
+    cell.outputs = []
+    cell.execution_count = None
+
+
+def make_stub_notebook(text, path="<notebook>"):
+    """The student's version of a solution notebook's text (nbformat JSON)."""
+    import nbformat
+    notebook = read_notebook(text, path)
+    for number, cell in enumerate(notebook.cells, 1):
+        stub_cell(cell, f"{path}, cell {number}")
+    return nbformat.writes(notebook) + "\n"
+
+
+def notebook_solution_lines(text, path="<notebook>"):
+    """The non-blank solution lines of a notebook: its regions, and the whole of solution cells without one."""
+    lines = []
+    for number, cell in enumerate(read_notebook(text, path).cells, 1):
+        if cell.cell_type == "code" and find_regions(cell.source.splitlines(), f"{path}, cell {number}"):
+            lines += solution_lines(cell.source, f"{path}, cell {number}")
+        elif is_solution_cell(cell):
+            lines += [line.strip() for line in cell.source.splitlines() if line.strip()]
+    return lines
+
+
+STUB_MAKERS = {".py": make_stub, ".ipynb": make_stub_notebook}
+
+
+def decoded(data, path):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ReleaseError(f"{path}: not UTF-8 text") from None
+
+
 def released_files(source):
     """{relative path: bytes} of what releasing the folder `source` produces."""
     files = {}
@@ -90,8 +189,8 @@ def released_files(source):
         if path.is_dir() or IGNORED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
             continue
         data = path.read_bytes()
-        if path.suffix == ".py":
-            data = make_stub(data.decode("utf-8"), str(path)).encode("utf-8")
+        if path.suffix in STUB_MAKERS:
+            data = STUB_MAKERS[path.suffix](decoded(data, path), str(path)).encode("utf-8")
         files[relative.as_posix()] = data
     return files
 
@@ -164,7 +263,7 @@ def main(*, source="solutions", dest="assignments", check=False, console=None):
     for exercise in exercises:
         try:
             drift = release(exercise, dest / exercise.name, check=check)
-        except MarkerError as error:
+        except ReleaseError as error:
             console.print(f"[red]error:[/] {error}")
             return 2
         drifted |= bool(drift)

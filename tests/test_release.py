@@ -5,16 +5,23 @@ import subprocess
 import sys
 import textwrap
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import release
-from autograder.release import MarkerError, find_regions, make_stub, solution_lines, without_markers
+from autograder.release import (STUB_LINES, MarkerError, ReleaseError, find_regions, make_stub, make_stub_notebook,
+                                notebook_solution_lines, solution_lines, without_markers)
 from leaks import substantive_lines
 
 EXPECTED_REGIONS = {
     "engine.py": ["Value.__add__._backward", "Value.__mul__._backward", "Value.__pow__._backward",
                   "Value.tanh._backward", "Value.exp._backward", "Value.relu._backward", "Value.backward"],
     "nn.py": ["MLP.parameters"],
+}
+# Notebooks: the grade_id of every cell that holds a solution region.
+EXPECTED_NOTEBOOK_REGIONS = {
+    "04_backpropagation.ipynb": ["backprop_by_hand"],
 }
 
 
@@ -54,8 +61,22 @@ def test_regions_are_exactly_the_graded_bodies(solutions, filename):
 
 def test_only_the_model_answer_files_have_regions(solutions):
     for path in solutions.iterdir():
-        if path.name not in EXPECTED_REGIONS and path.is_file():
+        if path.name not in EXPECTED_REGIONS and path.is_file() and path.suffix != ".ipynb":
             assert find_regions(path.read_text().splitlines(), path.name) == []
+
+
+def region_cells(path):
+    """The grade_id of each code cell of a notebook that holds a solution region."""
+    notebook = nbformat.read(path, as_version=4)
+    return [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+            if cell.cell_type == "code" and find_regions(cell.source.splitlines(), path.name)]
+
+
+def test_notebook_regions_are_exactly_the_expected_cells(solutions):
+    notebooks = sorted(solutions.glob("*.ipynb"))
+    assert set(EXPECTED_NOTEBOOK_REGIONS) <= {path.name for path in notebooks}
+    for path in notebooks:
+        assert region_cells(path) == EXPECTED_NOTEBOOK_REGIONS.get(path.name, []), path.name
 
 
 def test_stub_keeps_the_marker_indentation():
@@ -114,12 +135,37 @@ def test_committed_assignments_match_the_release(solutions, released):
     assert not drift, "assignments/ drifted from solutions/; run `autograder release`:\n" + "\n".join(drift.lines())
 
 
+def readable_lines(path):
+    """The stripped lines a reader of the file sees: for a notebook, those of its cells and outputs."""
+    text = path.read_text(errors="replace")
+    if path.suffix == ".ipynb":
+        notebook = nbformat.reads(text, as_version=4)
+        text = "\n".join([cell.source for cell in notebook.cells]
+                         + [str(output) for cell in notebook.cells for output in cell.get("outputs", [])])
+    return {line.strip() for line in text.splitlines()}
+
+
+def secret_lines(path):
+    text = path.read_text()
+    return set(notebook_solution_lines(text, path.name) if path.suffix == ".ipynb" else solution_lines(text, path.name))
+
+
 def test_assignments_hold_no_solution_text(solutions, released):
-    for filename in EXPECTED_REGIONS:
-        secret = set(solution_lines((solutions / filename).read_text()))
-        released_lines = {line.strip() for path in released.rglob("*") if path.is_file()
-                          for line in path.read_text(errors="replace").splitlines()}
-        assert secret and not secret & released_lines
+    released_lines = set().union(*(readable_lines(path) for path in released.rglob("*") if path.is_file()))
+    for filename in [*EXPECTED_REGIONS, *EXPECTED_NOTEBOOK_REGIONS]:
+        secret = secret_lines(solutions / filename)
+        assert secret, filename
+        assert not secret & released_lines, (filename, secret & released_lines)
+    every_secret = set().union(*(secret_lines(path) for path in solutions.rglob("*") if path.suffix in (".py", ".ipynb")))
+    assert not every_secret & released_lines
+
+
+def test_the_leak_check_sees_notebook_cells(tmp_path):
+    """The check above reads a notebook's cells, where its JSON would hide a leaked line."""
+    leaked = tmp_path / "leaky.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("L.grad = 1.0\nf.grad = d.data  # L = d * f")]), leaked)
+    assert "f.grad = d.data  # L = d * f" in readable_lines(leaked)
+    assert "f.grad = d.data  # L = d * f" not in {line.strip() for line in leaked.read_text().splitlines()}
 
 
 def test_assignments_hold_no_hidden_test(repo, released):
@@ -176,3 +222,142 @@ def test_cli_release_errors_are_clear(tmp_path):
     result = run_cli("release", cwd=tmp_path)
     assert result.returncode == 2 and "engine.py:2: BEGIN SOLUTION is never closed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# Notebooks: the same marker rules, cell by cell, and nbgrader's rules for solution cells.
+
+NBGRADER_SOLUTION = {"nbgrader": {"solution": True, "grade": False, "locked": False, "grade_id": "answer",
+                                  "schema_version": 3}}
+
+
+def release_cells(*cells):
+    """The cells of the released version of a notebook made of `cells`."""
+    text = nbformat.writes(new_notebook(cells=list(cells)))
+    return nbformat.reads(make_stub_notebook(text, "nb.ipynb"), as_version=4).cells
+
+
+def test_notebook_regions_become_stubs_and_outputs_are_cleared():
+    cell = new_code_cell("x = 1\n### BEGIN SOLUTION\ny = x + 1\n### END SOLUTION\nprint(y)",
+                         metadata=NBGRADER_SOLUTION, execution_count=3,
+                         outputs=[nbformat.v4.new_output("stream", name="stdout", text="2\n")])
+    [released] = release_cells(cell)
+    assert released.source == "x = 1\n# YOUR CODE HERE\nraise NotImplementedError()\nprint(y)"
+    assert released.outputs == [] and released.execution_count is None
+    assert released.metadata == NBGRADER_SOLUTION and released.id == cell.id
+
+
+def test_cells_without_regions_keep_their_source_and_lose_their_outputs():
+    prose = new_markdown_cell("Look for **4**.")
+    code = new_code_cell("2 + 2", execution_count=1,
+                         outputs=[nbformat.v4.new_output("execute_result", data={"text/plain": "4"}, execution_count=1)])
+    released = release_cells(prose, code)
+    assert [cell.source for cell in released] == ["Look for **4**.", "2 + 2"]
+    assert released[1].outputs == [] and released[1].execution_count is None
+
+
+def test_solution_cells_without_a_region_are_replaced_whole():
+    """nbgrader's rule, so that a model answer in an unmarked solution cell cannot leak."""
+    code = new_code_cell("answer = 42", metadata=NBGRADER_SOLUTION)
+    prose = new_markdown_cell("Because the gradient adds up.", metadata=NBGRADER_SOLUTION)
+    assert [cell.source for cell in release_cells(code, prose)] == ["\n".join(STUB_LINES), "YOUR ANSWER HERE"]
+
+
+@pytest.mark.parametrize("cells, problem", [
+    ([new_markdown_cell("Fill in the region\n### BEGIN SOLUTION")],
+     "nb.ipynb, cell 1:2: a markdown cell mentions a marker"),
+    ([new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")],
+     "nb.ipynb, cell 1: a solution region in a cell that is not a solution cell"),
+    ([new_markdown_cell("prose"), new_code_cell("### BEGIN SOLUTION\nx = 1", metadata=NBGRADER_SOLUTION)],
+     "nb.ipynb, cell 2:1: BEGIN SOLUTION is never closed"),
+    ([new_code_cell("x = 1  ### END SOLUTION", metadata=NBGRADER_SOLUTION)],
+     "nb.ipynb, cell 1:1: not a marker line"),
+    ([new_code_cell("### BEGIN HIDDEN TESTS\nassert x == 1\n### END HIDDEN TESTS")],
+     "nb.ipynb, cell 1:1: hidden test regions are not released"),
+])
+def test_notebook_marker_errors_are_located(cells, problem):
+    with pytest.raises(MarkerError, match=problem):
+        release_cells(*cells)
+
+
+def test_unreadable_notebooks_are_clear_errors():
+    with pytest.raises(ReleaseError, match=r"nb.ipynb: not a notebook \(invalid JSON"):
+        make_stub_notebook("{not json", "nb.ipynb")
+    with pytest.raises(ReleaseError, match="nb.ipynb: not an nbformat 4 notebook"):
+        make_stub_notebook('{"nbformat": 3, "worksheets": []}', "nb.ipynb")
+    without_ids = nbformat.writes(new_notebook(cells=[new_code_cell("x = 1")])).replace('"id"', '"no_id"')
+    with pytest.raises(ReleaseError, match="nb.ipynb, cell 1: the cell has no id"):
+        make_stub_notebook(without_ids, "nb.ipynb")
+    with pytest.raises(ReleaseError, match="nb.ipynb: not a valid notebook"):
+        make_stub_notebook('{"nbformat": 4, "nbformat_minor": 4, "cells": [{"cell_type": "code"}]}', "nb.ipynb")
+
+
+def test_releasing_notebooks_is_byte_stable(solutions):
+    first, second = release.released_files(solutions), release.released_files(solutions)
+    notebooks = [name for name in first if name.endswith(".ipynb")]
+    assert notebooks and all(first[name] == second[name] for name in notebooks)
+
+
+def put_answers_back(stub, solution):
+    """The released `stub` source with each stub replaced, in order, by the solution's region."""
+    lines = solution.splitlines()
+    answers = [lines[r.begin + 1:r.end] for r in find_regions(lines)]
+    out, stub_lines, i = [], stub.splitlines(), 0
+    while i < len(stub_lines):
+        if [line.strip() for line in stub_lines[i:i + 2]] == list(STUB_LINES):
+            out += answers.pop(0)
+            i += 2
+        else:
+            out.append(stub_lines[i])
+            i += 1
+    assert not answers, "a region has no stub in the released cell"
+    return "\n".join(out)
+
+
+def test_notebook_round_trip(solutions, released):
+    """Released cell by cell: the same ids, types and metadata; the answers put back give the solution."""
+    for path in sorted(solutions.glob("*.ipynb")):
+        source_cells = nbformat.read(path, as_version=4).cells
+        released_cells = nbformat.read(released / path.name, as_version=4).cells
+        assert [(c.id, c.cell_type, c.metadata) for c in released_cells] == \
+               [(c.id, c.cell_type, c.metadata) for c in source_cells], path.name
+        for solution, stub in zip(source_cells, released_cells):
+            assert put_answers_back(stub.source, solution.source) == without_markers(solution.source).rstrip("\n")
+            assert stub.get("outputs", []) == [] and stub.get("execution_count") is None
+
+
+def test_cli_release_reports_a_broken_notebook(tmp_path):
+    exercise = tmp_path / "solutions" / "ex"
+    exercise.mkdir(parents=True)
+    (exercise / "lesson.ipynb").write_text(nbformat.writes(new_notebook(cells=[
+        new_markdown_cell("prose"), new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")])))
+    result = run_cli("release", cwd=tmp_path)
+    assert result.returncode == 2 and "lesson.ipynb, cell 2: a solution region in a cell that is not a solution cell" \
+        in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr and not (tmp_path / "assignments").exists()
+
+
+def solution_code_cell(source, grade_id):
+    return new_code_cell(source, metadata={"nbgrader": dict(NBGRADER_SOLUTION["nbgrader"], grade_id=grade_id)})
+
+
+EDGE_CASES = new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+                          cells=[
+    solution_code_cell("x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n", "trailing-newline"),
+    solution_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION", "indented"),
+    solution_code_cell("### BEGIN SOLUTION\na\n### END SOLUTION\nb\n### BEGIN SOLUTION\nc\n### END SOLUTION", "two"),
+    solution_code_cell("answer = 42", "no-region"),
+    new_markdown_cell("Because.", metadata={"nbgrader": dict(NBGRADER_SOLUTION["nbgrader"], grade_id="prose")}),
+])
+
+
+def test_notebook_release_agrees_with_nbgrader(solutions):
+    """Cell for cell, the same sources as nbgrader's own ClearSolutions and ClearOutput give."""
+    from nbgrader.preprocessors import ClearOutput, ClearSolutions
+    notebooks = {path.name: path.read_text() for path in solutions.glob("*.ipynb")}
+    notebooks["edge_cases.ipynb"] = nbformat.writes(EDGE_CASES)
+    for name, text in notebooks.items():
+        theirs, _ = ClearSolutions().preprocess(nbformat.reads(text, as_version=4), {})
+        theirs, _ = ClearOutput().preprocess(theirs, {})
+        ours = nbformat.reads(make_stub_notebook(text, name), as_version=4)
+        assert [(c.source, c.get("outputs"), c.get("execution_count")) for c in ours.cells] == \
+               [(c.source, c.get("outputs"), c.get("execution_count")) for c in theirs.cells], name

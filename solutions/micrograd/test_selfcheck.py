@@ -4,28 +4,14 @@ Each test checks one piece that you write and, when it fails, says what to imple
 fix next. Passing them is a good sign, not a grade: the grader tries many more cases.
 """
 import math
-import os
 
 import pytest
 
+from blanks import name_of_blank
 from engine import Value
 from nn import MLP
 
 UPSTREAM = 2.0  # not 1, so that a missing `* out.grad` shows
-
-
-def friendly_name(error):
-    """'the _backward of __mul__' for the function that raised `error`."""
-    tb = error.__traceback__
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    code = tb.tb_frame.f_code
-    qualname = getattr(code, "co_qualname", code.co_name)  # co_qualname is Python 3.11+
-    parts = qualname.replace(".<locals>", "").split(".")
-    where = f"{os.path.basename(code.co_filename)}, line {tb.tb_lineno}"
-    if parts[-1] == "_backward" and len(parts) >= 2:
-        return f"the _backward of Value.{parts[-2]} ({where})"
-    return f"{'.'.join(parts)} ({where})"
 
 
 def run(step):
@@ -33,7 +19,7 @@ def run(step):
     try:
         return step()
     except NotImplementedError as error:
-        missing = friendly_name(error)
+        missing = name_of_blank(error)
     pytest.fail(f"not implemented yet: {missing}", pytrace=False)  # outside `except`: no chained traceback
 
 
