@@ -1,10 +1,21 @@
-"""How long grading takes, and what the sandbox adds. Run: python benchmarks/grading.py [--rounds N]
+"""What grading costs: one submission, then a class, side by side with nbgrader.
 
-Prints, for a few submissions, the time to grade one (median and best of N rounds, in this
-process, after one warm-up), and the sandbox's overhead: the same grade under bubblewrap minus
-under process limits only, and the cost of starting one worker at each level.
+    python benchmarks/grading.py [--sizes 10,50,200] [--jobs N] [--no-nbgrader]
+
+1. One submission, in seconds: `autograder grade PATH` from a cold start (a fresh process:
+   interpreter, imports, the hidden suite collected and rehearsed), and warm (the same grader
+   process, a batch's next submission), for a correct, a buggy, the blank stubs and Karpathy's
+   micrograd 0.1.0; and the cost of starting the sandboxed worker.
+2. A class of N submissions, a mix of correct, buggy, hostile and unreadable ones:
+   `autograder grade-all` on every core, against `nbgrader autograde` of the same submissions as
+   notebooks that hold the public self-checks (solutions/micrograd/test_selfcheck.py) as
+   ordinary test cells, which is what an instructor builds without this package. Both run here,
+   one after the other, as an instructor runs them (fresh processes, start-up included).
+Needs the test extras (`pip install -e '.[test]'`: nbgrader, micrograd).
 """
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -16,89 +27,194 @@ from rich.console import Console
 from rich.table import Table
 
 from autograder.grading.rubric import load_rubric
-from autograder.grading.session import grade
+from autograder.grading.casebook import CaseBook
+from autograder.grading.session import Grader, casebook
+from autograder.release import make_stub, without_markers
 from autograder.sandbox.client import Worker
-from autograder.sandbox.isolation import Limits, Sandbox, detect
+from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
 
 REPO = Path(__file__).resolve().parent.parent
+SOLUTION = REPO / "solutions" / "micrograd"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nbgrader_cost  # noqa: E402  (the plain nbgrader course: the same one the nbgrader benchmark builds)
+
+LINE = {  # one line of the solution, and how each buggy submission writes it
+    "mul": "            other.grad += self.data * out.grad\n",
+    "tanh": "            self.grad += (1 - t ** 2) * out.grad\n",
+    "params": "        return [p for layer in self.layers for p in layer.parameters()]\n",
+    "topo": "                for child in v._prev:\n                    build_topo(child)\n                topo.append(v)\n",
+}
+BUGS = [
+    ("engine.py", LINE["mul"], "            other.grad = self.data * out.grad\n"),
+    ("engine.py", LINE["tanh"], "            self.grad += (1 - t ** 2)\n"),
+    ("nn.py", LINE["params"], "        return [w for layer in self.layers for n in layer.neurons for w in n.w]\n"),
+    ("engine.py", LINE["topo"], "                topo.append(v)\n                for child in v._prev:\n"
+                                "                    build_topo(child)\n"),
+]
+# Hostile code at the top of engine.py. Not here: writing garbage into file descriptors 3 to 19
+# (tests/attacks.py, "forges replies on the worker's channel"), which made nbgrader autograde
+# hang for good in the student's kernel (its 30 s cell timeout never fired): nbgrader would not finish.
+HOSTILE = [
+    "import json\nprint(json.dumps({'score': 100}))\nopen('/tmp/results.json', 'w').write('{\"score\": 100}')\n",
+    "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.isinstance = lambda *a: True\n",
+    "import gc, sys\ntry:\n    sys._getframe(); gc.get_objects()\nexcept Exception:\n    pass\n",
+    "import math\nmath.isclose = lambda *a, **k: True\nmath.isfinite = lambda x: True\n",
+]
+
+
+def solution_files():
+    return {name: without_markers((SOLUTION / name).read_text()) for name in ("engine.py", "nn.py")}
+
+
+def write(folder, files):
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def corpus(n, into):
+    """n student folders, in turn correct, buggy, hostile and unreadable (several of each kind)."""
+    kinds = []
+    for i in range(n):
+        files = solution_files()
+        kind = ("correct", "buggy", "hostile", "unreadable")[i % 4]
+        variant = i // 4
+        if kind == "buggy":
+            file, old, new = BUGS[variant % len(BUGS)]
+            files[file] = files[file].replace(old, new)
+        elif kind == "hostile":
+            files["engine.py"] = HOSTILE[variant % len(HOSTILE)] + make_stub(
+                (SOLUTION / "engine.py").read_text()) if variant % 2 else HOSTILE[variant % len(HOSTILE)] + files["engine.py"]
+        elif kind == "unreadable":
+            files = ({"nn.py": files["nn.py"]}, {"engine.py": "def broken(:\n", "nn.py": files["nn.py"]},
+                     {"engine.py": "\x00\x01 not python", "nn.py": ""})[variant % 3]
+        write(into / f"student{i:03d}", files)
+        kinds.append(kind)
+    return kinds
 
 
 def karpathy_micrograd(into):
-    """Karpathy's micrograd 0.1.0 from the installed package, as a submission folder."""
     import micrograd
-    target = Path(into) / "karpathy"
-    target.mkdir()
-    source = Path(micrograd.__file__).parent
-    (target / "micrograd").mkdir()
-    for name in ("__init__.py", "engine.py", "nn.py"):
-        (target / "micrograd" / name).write_text((source / name).read_text())
+    target = into / "karpathy"
+    shutil.copytree(Path(micrograd.__file__).parent, target / "micrograd", ignore=shutil.ignore_patterns("__pycache__"))
     return target
 
 
-def timed(function, rounds):
-    function()  # warm-up: imports, caches
+def seconds(function, rounds):
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
         function()
         times.append(time.perf_counter() - started)
-    return statistics.median(times), min(times)
+    return statistics.median(times)
 
 
-def worker_start(level, submission):
-    sandbox = Sandbox(level, Limits(), submission)
-    worker = Worker(sandbox, time.monotonic() + 30).start()
-    root = "/submission" if level.namespaces else str(sandbox.submission)
-    worker.call("load", layout="flat", root=root)
-    worker.close()
-
-
-def cold_cli(path):
+def run(*command, cwd=None):
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder", "grade", str(path)], capture_output=True, check=True)
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode not in (0, 3):
+        sys.exit(f"{' '.join(map(str, command))} failed:\n{result.stderr[-2000:]}")
     return time.perf_counter() - started
+
+
+def one_submission(console, rounds, scratch):
+    level = detect("auto")
+    grader = Grader(load_rubric(), level)
+    submissions = {"correct (10/10)": write(scratch / "correct", solution_files()),
+                   "buggy: = for += in mul (8/10)": write(scratch / "buggy", {
+                       **solution_files(), "engine.py": solution_files()["engine.py"].replace(*BUGS[0][1:])}),
+                   "blank stubs (0/10)": REPO / "assignments" / "micrograd",
+                   "micrograd 0.1.0 (7/10)": karpathy_micrograd(scratch)}
+    rehearsal = seconds(lambda: CaseBook(cache=scratch / "a-new-cache.pickle"), 1)
+    casebook()
+    cached = seconds(lambda: CaseBook(), 3)
+    table = Table(title=f"one submission ({level.name}; seconds, median of {rounds})")
+    for column in ("submission", "score", "cold: `autograder grade`", "warm: in a batch"):
+        table.add_column(column, justify="left" if column == "submission" else "right")
+    for name, path in submissions.items():
+        grader.grade(path, keep_worker=True)  # warm-up
+        warm = seconds(lambda: grader.grade(path, keep_worker=True), rounds)
+        cold = seconds(lambda: run(sys.executable, "-m", "autograder", "grade", str(path)), max(1, rounds // 2))
+        table.add_row(name, f"{grader.grade(path, keep_worker=True).score:g}", f"{cold:.2f}", f"{warm:.3f}")
+    grader.close()
+    console.print(table)
+    start = seconds(lambda: start_worker(level, submissions["correct (10/10)"]), rounds * 2)
+    console.print(f"the hidden suite, once per grader process: collected and rehearsed {rehearsal:.2f} s, "
+                  f"collected with the rehearsal from the cache {cached:.2f} s; starting a sandboxed worker and "
+                  f"loading a submission: {start * 1000:.0f} ms (once per grader process in a batch)")
+
+
+def start_worker(level, folder):
+    worker = Worker(Sandbox(level, Limits(), folder)).start()
+    try:
+        part = worker.open_part("flat", INSIDE_SUBMISSION if level.namespaces else str(worker.sandbox.submission),
+                                time.monotonic() + 30)
+        part.receive()
+        part.close()
+    finally:
+        worker.close()
+
+
+def nbgrader_course(root, students):
+    """The plain nbgrader course, each student handing in the release with their own .py files."""
+    root.mkdir()
+    nbgrader_cost.plain_course(root)
+    nbgrader_cost.nbgrader(root, "generate_assignment", nbgrader_cost.ASSIGNMENT)
+    for folder in students:
+        target = root / "submitted" / folder.name / nbgrader_cost.ASSIGNMENT
+        shutil.copytree(root / "release" / nbgrader_cost.ASSIGNMENT, target)
+        for name in ("engine.py", "nn.py"):
+            (target / name).unlink(missing_ok=True)
+            if (folder / name).exists():
+                shutil.copy(folder / name, target / name)
+
+
+def autograde(course):
+    """Seconds of `nbgrader autograde` over the course. Hostile and unreadable submissions make it
+    report errors for those students (exit code 1); it grades the others all the same."""
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", nbgrader_cost.ASSIGNMENT], cwd=course,
+                            env=env, capture_output=True, text=True)
+    if result.returncode not in (0, 1) or "Autograding" not in result.stderr:
+        sys.exit(f"nbgrader autograde failed in {course}:\n{result.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def a_class(console, sizes, jobs, with_nbgrader, scratch):
+    table = Table(title=f"a class: a quarter each correct, buggy, hostile, unreadable "
+                        f"({os.cpu_count()} cores; seconds, start-up included)")
+    for column in ("submissions", f"grade-all --jobs {jobs}", "per submission", "nbgrader autograde",
+                   "per submission", "ratio (nbgrader / ours)"):
+        table.add_column(column, justify="right")
+    for n in sizes:
+        folder = scratch / f"class{n}"
+        folder.mkdir()
+        corpus(n, folder)
+        ours = run(sys.executable, "-m", "autograder", "grade-all", str(folder), "--out", str(scratch / f"out{n}"),
+                   "--jobs", str(jobs))
+        theirs = None
+        if with_nbgrader:
+            course = scratch / f"course{n}"
+            nbgrader_course(course, sorted(folder.iterdir()))
+            theirs = autograde(course)
+        table.add_row(str(n), f"{ours:.1f}", f"{ours / n:.3f}", *((f"{theirs:.1f}", f"{theirs / n:.3f}",
+                      f"{theirs / ours:.1f}") if theirs else ("-", "-", "-")))
+    console.print(table)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sizes", default="10,50,200", help="class sizes (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="grade-all --jobs (default: all cores)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds for one submission (default: %(default)s)")
+    parser.add_argument("--no-nbgrader", action="store_true", help="skip the nbgrader side")
     args = parser.parse_args()
     console = Console()
-    rubric = load_rubric()
-    namespaces, process = detect("strict"), detect("process")
-    parts = len(rubric.parts)
-    with tempfile.TemporaryDirectory() as scratch:
-        submissions = {
-            "solution (10/10)": REPO / "solutions" / "micrograd",
-            "stubs (0/10)": REPO / "assignments" / "micrograd",
-            "example (7/10)": REPO / "examples" / "submission",
-            "micrograd 0.1.0 (7/10)": karpathy_micrograd(scratch),
-        }
-        table = Table(title=f"grading one submission, {args.rounds} rounds (seconds)")
-        for column in ("submission", "bubblewrap median", "best", "process-only median", "sandbox overhead"):
-            table.add_column(column, justify="right" if column != "submission" else "left")
-        for name, path in submissions.items():
-            sandboxed = timed(lambda: grade(path, rubric=rubric, level=namespaces), args.rounds)
-            plain = timed(lambda: grade(path, rubric=rubric, level=process), args.rounds)
-            table.add_row(name, f"{sandboxed[0]:.3f}", f"{sandboxed[1]:.3f}", f"{plain[0]:.3f}",
-                          f"{sandboxed[0] - plain[0]:+.3f}")
-        console.print(table)
-
-        starts = Table(title="starting one worker and importing the submission (seconds)")
-        for column in ("level", "median", f"x {parts} parts"):
-            starts.add_column(column, justify="right" if column != "level" else "left")
-        solution = submissions["solution (10/10)"]
-        medians = {}
-        for level in (namespaces, process):
-            median, _ = timed(lambda: worker_start(level, solution), args.rounds * 4)
-            medians[level.name] = median
-            starts.add_row(level.name, f"{median:.4f}", f"{median * parts:.3f}")
-        console.print(starts)
-        console.print(f"sandbox overhead per submission (worker starts, bubblewrap minus process-only, "
-                      f"x {parts} parts): {(medians['bubblewrap'] - medians['process']) * parts:.3f} s")
-        cli = [cold_cli(submissions["example (7/10)"]) for _ in range(3)]
-        console.print(f"`autograder grade examples/submission` from a cold start: median "
-                      f"{statistics.median(cli):.2f} s (interpreter, imports and grading)")
+    with tempfile.TemporaryDirectory(prefix="autograder-bench-") as scratch:
+        one_submission(console, args.rounds, Path(scratch))
+        a_class(console, [int(n) for n in args.sizes.split(",")], args.jobs, not args.no_nbgrader, Path(scratch))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ filled in by the test for each run.
 import textwrap
 from dataclasses import dataclass, field
 
+from mutants import TOPO
+
 ALL = "all"
 RELU_BODY = "            self.grad += (1.0 if self.data > 0 else 0.0) * out.grad\n"
 BLANK = "# YOUR CODE HERE\n{indent}raise NotImplementedError()"
@@ -27,6 +29,8 @@ class Attack:
     files: dict = field(default_factory=dict)
     slow: bool = False  # ends by a timeout
     edit: object = None  # a function applied to engine.py's text, after the rest
+    nn_edit: object = None  # a function applied to nn.py's text
+    feedback: str = ""  # text the feedback of the first lost part must hold
 
     def engine(self, solution_text, stub_text, context):
         text = solution_text if self.base == "solution" else stub_text
@@ -312,6 +316,221 @@ ATTACKS = [
             sympy = None
         """, base="stub"),
 ]
+
+
+# ---------------------------------------------------------------- issue 7: forged answers, caught or denied
+
+BACKWARD_BLANK = "        # YOUR CODE HERE\n        raise NotImplementedError()\n"
+
+
+def in_backward(code):
+    """An edit that writes `code` as the body of the stub's backward()."""
+    def edit(text):
+        assert text.count(BACKWARD_BLANK) == 1
+        return text.replace(BACKWARD_BLANK, textwrap.indent(textwrap.dedent(code).strip() + "\n", " " * 8))
+    return edit
+
+
+def replacing(*pairs):
+    """An edit replacing each (old, new) line of the solution; each old line occurs once."""
+    def edit(text):
+        for old, new in pairs:
+            assert text.count(old) == 1, old
+            text = text.replace(old, new)
+        return text
+    return edit
+
+
+def body(code, indent=12):
+    return textwrap.indent(textwrap.dedent(code).strip() + "\n", " " * indent)
+
+
+SOLUTION_POW = "            self.grad += other * self.data ** (other - 1) * out.grad\n"
+SOLUTION_TANH = "            self.grad += (1 - t ** 2) * out.grad\n"
+SOLUTION_EXP = "            self.grad += out.data * out.grad\n"
+COMPLEX_STEP = """
+    import math
+    def step(f, x, h=1e-20):
+        return f(complex(x, h)).imag / h
+    def cexp(z):
+        return math.exp(z.real) * complex(math.cos(z.imag), math.sin(z.imag))
+    def ctanh(z):
+        e = cexp(2 * z)
+        return (e - 1) / (e + 1)
+    """
+RICHARDSON = """
+    import math
+    def slope(f, x, h=0.1, levels=5):
+        table = [(f(x + h / 2 ** i) - f(x - h / 2 ** i)) / (2 * h / 2 ** i) for i in range(levels)]
+        for level in range(1, levels):
+            table = [(4 ** level * table[i + 1] - table[i]) / (4 ** level - 1) for i in range(len(table) - 1)]
+        return table[0]
+    """
+NUMERIC_BACKWARD = """
+    topo, seen = [], set()
+    def build(v):
+        if v not in seen:
+            seen.add(v)
+            for child in v._prev:
+                build(child)
+            topo.append(v)
+    build(self)
+    import math
+    def run():
+        for v in topo:
+            kids = list(v._prev)
+            if v._op == "+":
+                v.data = kids[0].data + (kids[1].data if len(kids) > 1 else kids[0].data)
+            elif v._op == "*":
+                v.data = kids[0].data * (kids[1].data if len(kids) > 1 else kids[0].data)
+            elif v._op.startswith("**"):
+                v.data = kids[0].data ** float(v._op[2:])
+            elif v._op == "tanh":
+                v.data = math.tanh(kids[0].data)
+        return self.data
+    self.grad = 1.0
+    for leaf in [v for v in topo if not v._prev]:
+        x, h = leaf.data, 1e-6
+        leaf.data = x + h
+        up = run()
+        leaf.data = x - h
+        down = run()
+        leaf.data = x
+        leaf.grad += (up - down) / (2 * h)
+    run()
+    """
+THE_WORKERS_REQUEST_FROM_FRAMES = """
+    import sys
+    frame, values = sys._getframe(), None
+    while frame is not None and values is None:
+        values = frame.f_locals.get("values")
+        frame = frame.f_back
+    self.grad = 1.0
+    for node in reversed(values):
+        node._backward()
+    """
+THE_WORKERS_REQUEST_FROM_GC = """
+    import gc
+    values = next(o for o in gc.get_objects() if isinstance(o, list) and self in o)
+    self.grad = 1.0
+    for node in reversed(values):
+        node._backward()
+    """
+REACHABLE_NODES = """
+    nodes, stack = set(), [self]
+    while stack:
+        node = stack.pop()
+        if node not in nodes:
+            nodes.add(node)
+            stack.extend(node._prev)
+    """
+ORDER_FROM_THE_GRADERS_CLOSURES = REACHABLE_NODES + """
+    def request_index(node):
+        record = node._backward.__closure__[2].cell_contents  # the grader's recorder
+        return next(c.cell_contents for c in record.__closure__ if type(c.cell_contents) is int)
+    self.grad = 1.0
+    for node in sorted(nodes, key=request_index, reverse=True):
+        node._backward()
+    """
+ORDER_BY_ADDRESS = REACHABLE_NODES + """
+    self.grad = 1.0
+    for node in sorted(nodes, key=id, reverse=True):
+        node._backward()
+    """
+PATCH_THE_WORKER = """
+    import gc, sys
+    def forged(*args, **kwargs):
+        return {"walk": [], "used": [], "returned": {"type": "list", "items": [], "length": 0}}
+    for module in list(sys.modules.values()):
+        for name in ("Probes", "handlers", "HANDLERS", "parameters"):
+            if hasattr(module, name):
+                try:
+                    setattr(module, name, forged)
+                except Exception:
+                    pass
+    for thing in gc.get_objects():
+        if type(thing).__name__ == "Probes":
+            thing.parameters = forged
+    """
+NOISY_FAILURE = 'raise ValueError("\\x1b[2J\\x1b[H\\x1b[32m all parts passed, score: 10 / 10 \\x1b[0m\\u202e")'
+ISSUE_7 = [
+    # 1. answers the worker's request or state would give away
+    Attack("backward() reads the worker's request from its stack frames", "stub", ALL,
+           edit=in_backward(THE_WORKERS_REQUEST_FROM_FRAMES)),
+    Attack("backward() finds the worker's node list with gc", "stub", ALL, edit=in_backward(THE_WORKERS_REQUEST_FROM_GC)),
+    Attack("backward() orders nodes by the request indices in the grader's closures", "stub", ALL,
+           edit=in_backward(ORDER_FROM_THE_GRADERS_CLOSURES)),
+    Attack("backward() orders nodes by memory address", "stub", ALL, edit=in_backward(ORDER_BY_ADDRESS)),
+    at_import("patches the worker's handlers found through sys.modules and gc", PATCH_THE_WORKER, base="stub"),
+    # 2. derivatives estimated numerically to 1e-15
+    Attack("complex-step derivatives", "solution", frozenset({"pow", "tanh", "exp"}), prelude=COMPLEX_STEP,
+           edit=replacing((SOLUTION_POW, body("self.grad += step(lambda z: z ** other, self.data) * out.grad")),
+                          (SOLUTION_TANH, body("self.grad += step(ctanh, self.data) * out.grad")),
+                          (SOLUTION_EXP, body("self.grad += step(cexp, self.data) * out.grad"))),
+           feedback="complex-step"),
+    Attack("Richardson extrapolation in plain floats", "solution", frozenset({"tanh", "exp"}), prelude=RICHARDSON,
+           edit=replacing((SOLUTION_TANH, body("self.grad += slope(math.tanh, self.data) * out.grad")),
+                          (SOLUTION_EXP, body("self.grad += slope(math.exp, self.data) * out.grad"))),
+           feedback="finite-difference estimate"),
+    Attack("central differences in decimal", "solution", frozenset({"exp"}), edit=replacing((SOLUTION_EXP, body("""
+        from decimal import Decimal, getcontext
+        getcontext().prec = 50
+        h, x = Decimal("1e-20"), Decimal(self.data)
+        self.grad += float(((x + h).exp() - (x - h).exp()) / (2 * h)) * out.grad
+        """)))),
+    Attack("backward() by central differences", "solution", frozenset({"backward", "convergence"}),
+           edit=replacing((TOPO, body(NUMERIC_BACKWARD, indent=8))), feedback="finite-difference estimate"),
+    # 3. checks that would pass without judging
+    Attack("float-subclass data hides a wrong relu", "solution",
+           frozenset({"add", "mul", "pow", "tanh", "exp", "relu", "convergence"}),
+           prelude="class Quiet(float):\n    pass",
+           sabotage="self.grad += 7.0 * out.grad",
+           edit=replacing(("        self.data = data\n", "        self.data = Quiet(data)\n"))),
+    Attack("an empty network whose parameters() is empty", "solution", frozenset({"parameters", "convergence"}),
+           nn_edit=replacing(
+               ("        self.layers = [Layer(sizes[i], sizes[i + 1]) for i in range(len(nouts))]\n",
+                "        self.hidden = [Layer(sizes[i], sizes[i + 1]) for i in range(len(nouts))]\n        self.layers = []\n"),
+               ("        for layer in self.layers:\n            x = layer(x)\n",
+                "        for layer in self.hidden:\n            x = layer(x)\n"),
+               ("        return [p for layer in self.layers for p in layer.parameters()]\n", "        return []\n"))),
+    # 5. text that would take over the instructor's terminal
+    sabotage("escape sequences in an exception message", NOISY_FAILURE),
+    # 6. state shared through the kernel
+    at_import("stores a kernel key for the next submission", """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall(248, b"user", b"autograder-leak", b"secret", 6, -3)
+        """, base="stub"),
+    # 7. more work than the time budget allows
+    at_import("30 CPU burners that outlive the worker", """
+        import os
+        for _ in range(30):
+            if os.fork() == 0:
+                os.setsid()
+                while True:
+                    pass
+        """, base="stub"),
+    Attack("a huge parameters() list and a huge dir()", "solution", frozenset({"parameters", "convergence"}),
+           prelude="class Meta(type):\n    def __dir__(cls):\n        return ['x' * 1000 + str(i) for i in range(10 ** 5)]",
+           edit=replacing(("class Value:\n", "class Value(metaclass=Meta):\n")),
+           nn_edit=replacing(("        return [p for layer in self.layers for p in layer.parameters()]\n",
+                              "        return [self.layers[0].neurons[0].b] * 10 ** 6 + ['x' * 10 ** 5] * 50\n"))),
+    # 8. nothing of one part reaches the next one
+    Attack("leaves a note in /tmp for the next part", "solution", frozenset({"mul"}),
+           prelude="import os, tempfile\nNOTE = os.path.join(tempfile.gettempdir(), 'note-from-add')",
+           edit=replacing(("            self.grad += out.grad\n            other.grad += out.grad\n",
+                           body("open(NOTE, 'w').write('x')\nself.grad += out.grad\nother.grad += out.grad")),
+                          ("            self.grad += other.data * out.grad\n",
+                           body("self.grad += (other.data if os.path.exists(NOTE) else 99.0) * out.grad")))),
+    # 9. a timeout inside a generated check is a timeout
+    Attack("tanh's _backward hangs on some generated inputs", "solution", frozenset({"tanh", "convergence"}), slow=True,
+           edit=replacing((SOLUTION_TANH, body("""
+               while abs(self.data) > 2.0:
+                   pass
+               self.grad += (1 - t ** 2) * out.grad
+               """))), feedback="ran out of time"),
+]
+ATTACKS += ISSUE_7
 
 
 def finite_difference_edits(text):

@@ -10,8 +10,12 @@ import json
 import os
 import re
 import socket
+import struct
+import subprocess
+import sys
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,7 @@ from autograder.reports import gradescope, table
 from autograder.sandbox.isolation import detect, issued_uids
 
 PART_SECONDS = 3
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MARGIN_SECONDS = 30
 
 
@@ -51,7 +56,11 @@ def secret_lines(repo):
     for folder in (repo / "reference", repo / "autograder" / "hidden"):
         for path in folder.glob("*.py"):
             lines |= substantive_lines(path.read_text())
-    return {line for line in lines if len(line) >= 20}
+    # what students are given is public, even where the reference happens to read the same
+    # (`for layer in self.layers:`); the given-code warnings quote it
+    public = {line.strip() for path in (repo / "assignments" / "micrograd").glob("*.py")
+              for line in path.read_text().splitlines()}
+    return {line for line in lines - public if len(line) >= 20}
 
 
 def tree_digest(*folders):
@@ -91,15 +100,16 @@ def listener():
 
 
 def worker_processes():
-    """Processes running as a uid that this test process gave to one of its workers."""
+    """Processes running as a uid that this test process gave to one of its workers (a killed
+    process that its parent has not yet reaped, a zombie, runs nothing and is not counted)."""
     ours = {str(uid) for uid in issued_uids()}
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            uids = next(line.split()[1:] for line in (entry / "status").read_text().splitlines() if line.startswith("Uid:"))
-        except (OSError, StopIteration):
+            status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+        except OSError:
             continue
-        if ours.intersection(uids):
+        if ours.intersection(status.get("Uid", "").split()) and not status.get("State", "").strip().startswith("Z"):
             found.append(entry.name)
     return found
 
@@ -111,7 +121,8 @@ def build_submission(attack, folder, repo, context):
     folder.mkdir()
     (folder / "engine.py").write_text(attack.engine(plain, (stub / "engine.py").read_text(), context))
     nn_source = solution if attack.base == "solution" else stub
-    (folder / "nn.py").write_text(without_markers((nn_source / "nn.py").read_text()))
+    nn_text = without_markers((nn_source / "nn.py").read_text())
+    (folder / "nn.py").write_text(attack.nn_edit(nn_text) if attack.nn_edit else nn_text)
     for name, text in attack.files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
@@ -150,3 +161,66 @@ def test_attack(attack, repo, tmp_path, level, fast_rubric, secret_lines, canary
     leaked = [line for line in secret_lines if line in report]
     assert not leaked, f"the report quotes hidden material: {leaked[:3]}"
     assert "FOUND" not in report
+    assert not CONTROL.search(report), "student text reached the report with control characters"
+    feedback = {p.id: "\n".join(p.feedback) for p in result.parts if p.id in lost}
+    assert not attack.feedback or any(attack.feedback in text for text in feedback.values()), report
+    assert not any("different results" in text for text in feedback.values()), report
+
+
+# ---------------------------------------------------------------- hostile archives
+
+def many_entries(path, count=100_000):
+    """A real zip whose table of contents lists `count` empty files (built byte by byte: fast)."""
+    local, central = bytearray(), bytearray()
+    for n in range(count):
+        name = f"f{n}".encode()
+        offset = len(local)
+        local += struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0) + name
+        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(name), 0, 0, 0, 0, 0,
+                               offset) + name
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, min(count, 0xFFFF), min(count, 0xFFFF), len(central),
+                      len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+
+
+def zipped(entries):
+    def build(path):
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in entries:
+                archive.writestr(name, data)
+    return build
+
+
+HOSTILE_ARCHIVES = {
+    "a name longer than the file system allows": (zipped([("a" * 300 + ".py", "x = 1"), ("engine.py", "")]),
+                                                  "File name too long"),
+    "a file and a folder of the same name": (zipped([("m.py", "x"), ("m.py/engine.py", "x")]), "cannot be read"),
+    "a table of contents of 100,000 entries": (many_entries, "that is too many"),
+    "an archive of 40 MB": (lambda path: path.write_bytes(b"PK\x03\x04" + os.urandom(40 << 20)), "over the limit"),
+    "a zip bomb": (zipped([("engine.py", b"#" * (300 << 20))]), "over the limit of"),
+    "a path outside the folder": (zipped([("../../escape.py", "x")]), "unsafe archive"),
+    "escape sequences in names": (zipped([("\x1b[2J\x1b[Hscore 10.py", "x")]), "no engine.py"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_ARCHIVES)
+def test_hostile_archive(case, tmp_path, level, fast_rubric):
+    build, words = HOSTILE_ARCHIVES[case]
+    archive = tmp_path / "submission.zip"
+    build(archive)
+    started = time.monotonic()
+    result = grade(archive, rubric=fast_rubric, level=level)
+    assert time.monotonic() - started < 10
+    assert result.score == 0 and result.internal_errors == [] and words in result.problem, result.problem
+    report = report_text(result)
+    assert "autograder-stage" not in report and not CONTROL.search(report)
+    assert not list(tmp_path.glob("escape.py")) and not Path("/tmp/escape.py").exists()
+
+
+def test_a_hostile_archive_exits_0_from_the_command_line(tmp_path):
+    archive = tmp_path / "submission.zip"
+    HOSTILE_ARCHIVES["a file and a folder of the same name"][0](archive)
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(archive)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and "cannot be read or unpacked" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout

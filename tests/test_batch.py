@@ -7,6 +7,7 @@ import pytest
 from autograder import grade as grade_command
 from autograder.grading import session
 from autograder.release import without_markers
+from test_attacks import worker_processes
 
 TAMPERER = '''
 import glob, os, time
@@ -37,8 +38,26 @@ def solution_copy(repo, tmp_path):
     return copy
 
 
-def run_batch(paths, capsys):
-    code = grade_command.main(paths=[str(p) for p in paths], as_json=True)
+SNOOPER = '''
+import glob, os, shutil, time
+if os.fork() == 0:
+    os.setsid()
+    end = time.time() + 60
+    while time.time() < end:
+        if os.fork() != 0:  # a new process every round, faster than anyone scanning /proc
+            os._exit(0)
+        for n, path in enumerate(glob.glob("/tmp/autograder-*/**/engine.py", recursive=True)):
+            try:
+                shutil.copy(path, os.path.join("DROP", f"{os.getpid()}-{n}.py"))
+            except OSError:
+                pass
+        time.sleep(0.002)
+    os._exit(0)
+'''
+
+
+def run_batch(paths, capsys, sandbox="auto"):
+    code = grade_command.main(paths=[str(p) for p in paths], as_json=True, sandbox=sandbox)
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -51,6 +70,50 @@ def test_a_tampering_daemon_cannot_touch_the_next_submission(solution_copy, caps
     assert [r["score"] for r in results] == [10.0, 10.0, 10.0]  # the attacker's own code is correct too
     for victim in victims:
         assert "raise SystemExit" not in (victim / "engine.py").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", ["strict", "process"])
+def test_a_daemon_that_keeps_forking_is_gone_before_the_next_submission(solution_copy, tmp_path, capsys, sandbox):
+    drop = tmp_path / "drop"
+    drop.mkdir(mode=0o777)
+    drop.chmod(0o1777)
+    attacker = solution_copy("attacker", SNOOPER.replace("DROP", str(drop)))
+    victims = [solution_copy(f"victim{i}", f"# VICTIM {i}\n") for i in range(2)]
+    code, results = run_batch([attacker, *victims], capsys, sandbox)
+    assert code == 0 and [r["score"] for r in results[1:]] == [10.0, 10.0]  # the attacker may run out of processes
+    copied = [path.read_text() for path in drop.iterdir()]
+    assert not any("VICTIM" in text for text in copied), "a daemon of one submission read the next one's code"
+    assert worker_processes() == []
+
+
+NOTE_WRITER = '''
+import os, tempfile, time
+for folder in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        open(os.path.join(folder, "note-for-the-next-submission"), "w").write("x")
+    except OSError:
+        pass
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(60)
+    os._exit(0)
+'''
+NOTE_READER = '''
+import os, tempfile
+if any(os.path.exists(os.path.join(folder, "note-for-the-next-submission"))
+       for folder in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm")):
+    raise SystemExit("a note from the submission before")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", ["strict", "process"])
+def test_a_submission_leaves_nothing_for_the_next_one_in_the_same_worker(solution_copy, capsys, sandbox):
+    writer, reader = solution_copy("writer", NOTE_WRITER), solution_copy("reader", NOTE_READER)
+    code, results = run_batch([writer, reader], capsys, sandbox)
+    assert code == 0 and [r["score"] for r in results] == [10.0, 10.0]
+    assert worker_processes() == []
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
 """The sandbox itself: what a worker can see and do at each isolation level, limits, clean-up."""
+import errno
 import socket
 import subprocess
 import textwrap
@@ -6,6 +7,7 @@ import textwrap
 import pytest
 
 from autograder.sandbox.isolation import Limits, Sandbox, SandboxUnavailable, detect
+from autograder.sandbox.kernel import seccomp_filter
 
 PROBE = textwrap.dedent("""
     import os, socket, sys
@@ -131,3 +133,43 @@ def test_scratch_folder_is_removed(tmp_path):
     assert sandbox.scratch.exists()
     sandbox.cleanup()
     assert not sandbox.scratch.exists()
+
+
+def add_key_number():
+    import pyseccomp
+    return pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, "add_key")
+
+
+@pytest.mark.parametrize("mode", ["strict", "process"])
+def test_kernel_keyrings_are_out_of_reach(mode, tmp_path):
+    """Keyrings are not namespaced: a key one worker adds would outlive it and reach the next one."""
+    code = (f"import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            f"print(libc.syscall({add_key_number()}, b'user', b'autograder-leak', b'x', 1, -3), ctypes.get_errno())")
+    sandbox = Sandbox(detect(mode), Limits(), submission=tmp_path)
+    try:
+        result = subprocess.run(sandbox.command(["-c", code]), capture_output=True, text=True, timeout=60,
+                                **sandbox.popen_kwargs())
+    finally:
+        sandbox.cleanup()
+    assert result.stdout.split() == ["-1", str(errno.EPERM)], result.stderr
+
+
+def test_the_filter_and_the_cgroup_are_in_use():
+    """CI installs pyseccomp and runs as root: a sandbox without them would be weaker than documented."""
+    assert seccomp_filter() is not None
+    assert "seccomp filter" in detect("strict").describe() and "cgroup" in detect("strict").describe()
+
+
+@pytest.mark.parametrize("mode", ["strict", "process"])
+def test_other_workers_cannot_enter_a_workers_scratch_folder(mode, tmp_path):
+    (tmp_path / "engine.py").write_text("SECRET = 1\n")
+    first = Sandbox(detect(mode), Limits(), submission=tmp_path)
+    second = Sandbox(detect("process"), Limits(), submission=None)
+    code = f"import os\ntry:\n    print(open({str(first.submission / 'engine.py')!r}).read())\nexcept OSError as e:\n    print('denied')"
+    try:
+        result = subprocess.run(second.command(["-c", code]), capture_output=True, text=True, timeout=60,
+                                **second.popen_kwargs())
+    finally:
+        first.cleanup()
+        second.cleanup()
+    assert result.stdout.strip() == "denied", result.stdout + result.stderr

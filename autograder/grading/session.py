@@ -1,63 +1,72 @@
-"""Grade one submission: stage it, run the hidden pytest suite against it, collect part results.
+"""Grade a submission: stage it, read its source, check it part by part, collect the results.
 
-The hidden suite (autograder/hidden) runs here, in the trusted process, with a plugin that
-gives its tests a `student` fixture: a StudentCode handle whose worker runs the submission in
-the sandbox. Each rubric part gets a fresh worker and its own time budget. Every test outcome
-becomes a CheckResult; anything unexpected fails closed (the part scores 0 and says why).
+A `Grader` keeps what does not depend on the submission (the rubric, the sandbox level, the
+hidden suite collected and rehearsed once: see casebook.py) and grades one submission after
+another, in one sandboxed worker (kept from one submission to the next in a batch, started
+afresh if it dies); each rubric part gets a fresh child of that worker and its own time budget,
+and after each part every process and file the part left behind is cleared away. The part's recorded requests go to the child at
+once, the part's checks run on the replies in the hidden suite's order, and the first failure
+ends the part (checks run simplest first, so the first failure says it best); a generated check
+that fails is then run again under hypothesis to shrink the failure to its smallest example.
+Independently, the submission's source is read as text (inspection.py) for derivatives
+estimated numerically. Anything unexpected fails closed: the part scores 0 and says why.
 """
-import contextlib
-import difflib
-import io
-import os
-import re
+import atexit
 import tempfile
 import time
+from functools import cache
 from pathlib import Path
 
-import pytest
-
+from autograder.grading import given_code, inspection
+from autograder.grading.casebook import CaseBook
+from autograder.grading.feedback import verdict
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
-from autograder.hidden.checks import CheckFailed
-from autograder.sandbox.client import WorkerFailure
-from autograder.sandbox.isolation import Limits, detect
-from autograder.sandbox.student import StudentCode
-
-HIDDEN_SUITE = Path(__file__).resolve().parent.parent / "hidden"
+from autograder.sandbox.client import Worker, WorkerFailure
+from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
+from autograder.sandbox.student import LiveTransport, PipelinedTransport, StudentCode
 
 
-def grade(path, *, rubric=None, level=None, sandbox="auto"):
+@cache
+def casebook():
+    """The hidden suite, collected and rehearsed once per process."""
+    return CaseBook()
+
+
+@cache
+def grader_for(rubric, level):
+    return Grader(rubric, level)
+
+
+def grade(path, *, rubric=None, level=None, sandbox="auto", keep_worker=False):
     """Grade the submission at `path` (folder or .zip) and return a GradeResult.
 
-    Raises SandboxUnavailable (sandbox="strict" without namespaces) and RubricError; every
-    problem with the submission itself is reported inside the result instead.
+    With keep_worker, the sandboxed worker stays for the next submission graded in this process
+    (a batch); `close_workers()` stops it. Raises SandboxUnavailable (sandbox="strict" without
+    namespaces) and RubricError; every problem with the submission itself is reported inside
+    the result instead.
     """
-    started = time.monotonic()
-    rubric = rubric or load_rubric()
-    level = level or detect(sandbox)
-    warnings = [level.warning] if level.warning else []
-    with tempfile.TemporaryDirectory(prefix="autograder-stage-") as staging:
-        try:
-            staged = stage(path, Path(staging) / "submission")
-        except SubmissionError as problem:
-            return uniform_result(path, rubric, level, started, FAILED, str(problem), warnings)
-        warnings += staged.warnings
-        plugin = GradingPlugin(staged, rubric, level)
-        run_hidden_suite(plugin)
-    parts = tuple(PartResult(p.id, p.title, p.points, tuple(plugin.checks[p.id]) or
-                             (CheckResult(p.id, "suite", ERROR, "internal grader error: no check of this part ran"),))
-                  for p in rubric.parts)
-    return GradeResult(str(path), parts, level.describe(), time.monotonic() - started, "", tuple(warnings))
+    return grader_for(rubric or load_rubric(), level or detect(sandbox)).grade(path, keep_worker=keep_worker)
 
 
-def grade_safely(path, *, rubric, level):
+_keeping = set()  # the graders of this process that keep a worker for the next submission
+
+
+@atexit.register
+def close_workers():
+    """Stop the workers that graders of this process keep for a batch."""
+    for grader in list(_keeping):
+        grader.close()
+
+
+def grade_safely(path, *, rubric, level, keep_worker=False):
     """grade(), except that a failure of the grader itself becomes this submission's result
     (every part 0, marked as a grader error) instead of an exception: one bad submission
     never stops a batch."""
     started = time.monotonic()
     try:
-        return grade(path, rubric=rubric, level=level)
+        return grade(path, rubric=rubric, level=level, keep_worker=keep_worker)
     except Exception as error:  # fail closed for this submission only
         message = f"internal grader error ({type(error).__name__}: {error}); tell your instructor"
         return uniform_result(path, rubric, level, started, ERROR, message, [])
@@ -70,191 +79,147 @@ def uniform_result(path, rubric, level, started, outcome, message, warnings):
     return GradeResult(str(path), parts, level.describe(), time.monotonic() - started, message, tuple(warnings))
 
 
-def run_hidden_suite(plugin):
-    """pytest.main on the hidden suite, shielded from the caller's pytest settings and plugins."""
-    args = [str(HIDDEN_SUITE), "-c", str(HIDDEN_SUITE / "pytest.ini"), "--rootdir", str(HIDDEN_SUITE),
-            "--import-mode=importlib", "--capture=sys", "-q", "--tb=no",
-            *(f"-pno:{name}" for name in ("cacheprovider", "stepwise", "unraisableexception", "threadexception",
-                                            "faulthandler", "doctest", "pastebin", "nose", "legacypath"))]
-    saved = {k: os.environ.pop(k) for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if k in os.environ}
-    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                no_local_constants():
-            pytest.main(args, plugins=[plugin])
-    finally:
-        os.environ.update(saved)
-        if autoload is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
-        plugin.close()
+class Grader:
+    """Grades submissions with one rubric at one isolation level, reusing everything it can."""
 
-
-@contextlib.contextmanager
-def no_local_constants():
-    """Keep hypothesis from mixing literal constants of "local" modules into generated data.
-
-    Hypothesis (6.13x and later) harvests constants from every loaded module that is outside
-    site-packages and the standard library, and caches them under ./.hypothesis. What counts
-    as local depends on how the grader is installed (editable or not) and on what else the
-    grading process has imported, so the examples, and in rare cases a score, would too.
-    This relies on hypothesis internals, which is why pyproject.toml pins hypothesis exactly.
-    """
-    from hypothesis.internal.conjecture import providers
-    from hypothesis.internal.constants_ast import Constants
-
-    original = providers._get_local_constants
-    providers._get_local_constants = Constants
-    providers.CONSTANTS_CACHE.cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        providers.CONSTANTS_CACHE.cache.clear()
-
-
-def part_of(item):
-    marker = item.get_closest_marker("part")
-    return marker.args[0] if marker else None
-
-
-class GradingPlugin:
-    """Gives the hidden suite its `student` fixture and records every check's outcome."""
-
-    def __init__(self, staged, rubric, level, limits=None):
-        self.staged, self.rubric, self.level = staged, rubric, level
+    def __init__(self, rubric, level, limits=None):
+        self.rubric, self.level = rubric, level
         self.limits = limits or Limits(cpu_seconds=int(rubric.part_seconds) + 1)
-        self.checks = {part.id: [] for part in rubric.parts}
-        self.current_part, self.current = None, None
-        self.upcoming = {}  # part id -> StudentCode whose worker is already starting
-        self.part_order = []
-        self.load_failure = None  # an import that failed once fails for every part: no need to retry
+        self.worker = None
 
-    def new_student(self):
-        return StudentCode(self.staged, self.level, self.limits, self.rubric.part_seconds, self.load_failure)
+    @property
+    def book(self):
+        return casebook()  # built on first use: a submission that cannot be staged never needs it
 
-    @pytest.fixture
-    def student(self, request):
-        part = part_of(request.node)
-        if any(check.outcome != PASSED for check in self.checks[part]):
-            # parts are all or nothing, and checks run simplest first: the first failure says it best
-            pytest.skip("this part already failed")
-        if part != self.current_part:
-            self.switch_to(part)
-        return self.current
+    def grade(self, path, keep_worker=False):
+        """The GradeResult of the submission at `path`; with keep_worker, the worker stays for the next."""
+        started = time.monotonic()
+        warnings = [self.level.warning] if self.level.warning else []
+        try:
+            with tempfile.TemporaryDirectory(prefix="autograder-stage-") as staging:
+                try:
+                    staged = stage(path, Path(staging) / "submission")
+                except SubmissionError as problem:
+                    return uniform_result(path, self.rubric, self.level, started, FAILED, str(problem), warnings)
+                warnings += [*staged.warnings, *given_code.warnings(staged)]
+                run = SubmissionRun(self, staged, inspection.inspect(staged))
+                parts = tuple(run.grade_part(part) for part in self.rubric.parts)
+        finally:
+            if keep_worker and self.worker is not None:
+                _keeping.add(self)
+            else:
+                self.close()
+        return GradeResult(str(path), parts, self.level.describe(), time.monotonic() - started, "", tuple(warnings))
 
-    def switch_to(self, part):
-        """Retire the previous part's worker; give `part` its own, and start the next part's."""
-        if self.current is not None and self.current.failed_to_load:
-            self.load_failure = self.current.failure  # every later part would fail to load the same way
-            self.close()
-        elif self.current is not None:
-            self.current.close()
-        self.current_part = part
-        self.current = (self.upcoming.pop(part, None) or self.new_student()).begin()
-        following = self.part_order[self.part_order.index(part) + 1:]
-        if following and following[0] not in self.upcoming and self.load_failure is None:
-            self.upcoming[following[0]] = self.new_student().prepare()  # starts while this part runs
+    def worker_for(self, staged):
+        """The worker, holding `staged`'s files: the one kept from the submission before if it is
+        alive, else a new one."""
+        if self.worker is not None and self.worker.alive:
+            self.worker.sandbox.hold(staged.folder)
+            return self.worker
+        self.close()
+        self.worker = Worker(Sandbox(self.level, self.limits, staged.folder)).start()
+        return self.worker
 
     def close(self):
-        for code in [self.current, *self.upcoming.values()]:
-            if code is not None:
-                code.close()
-        self.current, self.upcoming = None, {}
-
-    def pytest_collection_modifyitems(self, config, items):
-        points = {part.id: part.points for part in self.rubric.parts}
-        order = {part.id: n for n, part in enumerate(self.rubric.parts)}
-        for item in items:
-            if part_of(item) not in order:
-                raise pytest.UsageError(f"hidden check {item.nodeid} belongs to no rubric part")
-        skipped = [item for item in items if points[part_of(item)] == 0]
-        items[:] = sorted((item for item in items if points[part_of(item)] > 0), key=lambda item: order[part_of(item)])
-        self.part_order = list(dict.fromkeys(part_of(item) for item in items))
-        for item in skipped:
-            self.checks[part_of(item)].append(CheckResult(part_of(item), item.name, PASSED, "not graded (0 points)"))
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
-        if report.outcome != "skipped" and (report.when == "call" or report.outcome == "failed"):
-            result, message = self.classify(call.excinfo)
-            self.checks[part_of(item)].append(CheckResult(part_of(item), item.name, result, message, report.duration))
-
-    def classify(self, excinfo):
-        """(outcome, feedback) for a test's exception; unknown exceptions fail closed as ERROR."""
-        if excinfo is None:
-            return PASSED, ""
-        error = excinfo.value
-        message = self.student_message(error)
-        if message is not None:
-            return FAILED, message
-        flaky = _flaky_cause(error)
-        if flaky is not None:
-            cause = self.student_message(flaky) if flaky is not error else None
-            return FAILED, ("the same input gave different results on different runs (does your code keep state "
-                            "between calls?)" + (f": {cause}" if cause else ""))
-        return ERROR, f"internal grader error ({type(error).__name__}: {error}); this is not your fault, tell your instructor"
-
-    def student_message(self, error):
-        """Feedback for a failure of the student's code, or None for any other exception."""
-        if isinstance(error, CheckFailed):
-            return str(error)
-        if isinstance(error, WorkerFailure):
-            return self.explain(error)
-        return None
-
-    def explain(self, failure):
-        """The student's message for a worker failure."""
-        where = f" ({failure.where})" if failure.where else ""
-        if failure.kind == "not_implemented":
-            return f"not implemented yet{where}"
-        if failure.kind == "missing":
-            return failure.message + self.did_you_mean(failure.message) + where
-        if failure.kind == "load":
-            return f"the submission could not be imported: {failure.message}{where}"
-        if failure.kind == "student":
-            kind = f"{failure.type_name}: " if failure.type_name else ""
-            return f"your code raised {kind}{failure.message}{where}{reflected_hint(failure.message)}"
-        if failure.kind == "timeout":
-            return f"{failure.message}: this part's {self.rubric.part_seconds:g} s ran out (an endless loop?)"
-        return failure.message + where
-
-    def did_you_mean(self, message):
-        loaded = self.current.loaded if self.current is not None else None
-        if not loaded or not message.startswith("Value has no method "):
-            return ""
-        wanted = message.rsplit(" ", 1)[-1]
-        names = [n for n in loaded.get("value_attributes", []) if isinstance(n, str)]
-        close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.5) or [n for n in names if n.strip("_") == wanted.strip("_")]
-        if not close:
-            return ""
-        hint = f" (found `{close[0]}`"
-        if wanted.startswith("__") and not close[0].startswith("__"):
-            hint += f": Python's operators call the dunder method `{wanted}`"
-        return hint + ")"
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+        _keeping.discard(self)
 
 
-REFLECTED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__", "** or pow()": "__rpow__"}
+class SubmissionRun:
+    """One submission being graded: its worker, and a load failure every later part repeats."""
+
+    def __init__(self, grader, staged, findings):
+        self.grader, self.staged, self.findings = grader, staged, findings
+        self.worker = None
+        self.load_failure = None
+
+    def grade_part(self, part):
+        rehearsed = self.grader.book.part(part.id)
+        if not rehearsed:
+            checks = [CheckResult(part.id, "suite", ERROR, "internal grader error: no check of this part ran")]
+        elif part.points == 0:
+            checks = [CheckResult(part.id, r.check.name, PASSED, "not graded (0 points)") for r in rehearsed]
+        else:
+            checks = self.run_checks(part.id, rehearsed)
+            if all(c.outcome == PASSED for c in checks):
+                checks += [CheckResult(part.id, "source", FAILED, finding.message, 0.0, (finding.misconception,))
+                           for finding in self.findings.get(part.id, [])[:1]]
+        return PartResult(part.id, part.title, part.points, tuple(checks))
+
+    def run_checks(self, part_id, rehearsed):
+        deadline = time.monotonic() + self.grader.rubric.part_seconds
+        first = rehearsed[0].check
+        if self.load_failure is not None:
+            return [self.result(first, self.load_failure, 0.0)]
+        try:
+            channel, loaded = self.open_part(deadline)
+        except WorkerFailure as failure:  # the submission cannot even be imported: no part can run
+            self.load_failure = failure
+            return [self.result(first, failure, 0.0)]
+        transport = PipelinedTransport(channel, loaded, *self.grader.book.requests(part_id))
+        student, results = StudentCode(transport), []
+        try:
+            for r in rehearsed:
+                started = time.monotonic()
+                result = self.result(r.check, run_rehearsed(r, student), time.monotonic() - started, loaded)
+                if result.outcome == FAILED and r.check.generated and transport.failure is None:
+                    result = self.shrunk(r, result, deadline)
+                results.append(result)
+                if result.outcome != PASSED:
+                    break
+        finally:
+            channel.close()
+        return results
+
+    def shrunk(self, rehearsed, fast, deadline):
+        """The failure of a generated check shrunk by hypothesis, run live on a fresh child; the
+        failure the recorded examples found if shrinking cannot reproduce it in time."""
+        started = time.monotonic()
+        try:
+            channel, loaded = self.open_part(deadline)
+        except WorkerFailure:
+            return fast
+        student = StudentCode(LiveTransport(channel, loaded))
+        try:
+            rehearsed.check.run_with_hypothesis(student)
+            error = None
+        except Exception as raised:
+            error = raised
+        finally:
+            channel.close()
+        result = self.result(rehearsed.check, error, fast.seconds + time.monotonic() - started, loaded)
+        if student.transport.failure is not None or result.outcome == PASSED:
+            return fast  # the worker died or ran out of time while shrinking, or the failure did not come back
+        return result
+
+    def open_part(self, deadline):
+        """A fresh child for one part, and what it found on loading the submission."""
+        if self.worker is None or not self.worker.alive:
+            self.worker = self.grader.worker_for(self.staged)
+        level = self.grader.level
+        base = INSIDE_SUBMISSION if level.namespaces else str(self.worker.sandbox.submission)
+        channel = self.worker.open_part(self.staged.layout, f"{base}/{self.staged.root}", deadline)
+        try:
+            return channel, channel.receive()
+        except WorkerFailure:
+            channel.close()
+            raise
+
+    def result(self, check, error, seconds, loaded=None):
+        found = verdict(error, loaded, self.grader.rubric.part_seconds)
+        return CheckResult(check.part, check.name, found.outcome, found.message, seconds, found.misconceptions,
+                           found.evidence)
 
 
-def reflected_hint(message):
-    """For `2 + value` failing: Python then calls Value.__radd__, which may be missing."""
-    match = re.search(r"unsupported operand type\(s\) for (.+?): '(int|float)' and 'Value'", message)
-    if not match or match.group(1) not in REFLECTED:
-        return ""
-    method = REFLECTED[match.group(1)]
-    return (f". For `number {match.group(1).split()[0]} value` Python calls Value.{method} (sum() starts from 0, "
-            f"so it needs __radd__): is {method} missing from engine.py?")
-
-
-def _flaky_cause(error):
-    """The failure inside hypothesis's Flaky error, or None if `error` is not one."""
-    from hypothesis.errors import Flaky
-    if not isinstance(error, Flaky):
-        return None
-    inner = getattr(error, "exceptions", None)
-    return inner[0] if inner else error
+def run_rehearsed(rehearsed, student):
+    """Run one check on the student's replies, a generated one on each recorded example; the
+    first exception, or None."""
+    try:
+        for example in rehearsed.examples if rehearsed.check.generated else [None]:
+            rehearsed.check.run(student, example)
+    except Exception as error:
+        return error
+    return None

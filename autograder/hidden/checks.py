@@ -25,7 +25,13 @@ ATOL = 1e-15
 
 
 class CheckFailed(AssertionError):
-    """A check saw wrong results; the message is the student's feedback."""
+    """A check saw wrong results; the message is the student's feedback, `misconceptions` the
+    recognised mistakes it names, `evidence` plain data for reports that draw the failure
+    (the forms are listed in autograder/grading/results.py)."""
+
+    def __init__(self, message, misconceptions=(), evidence=()):
+        super().__init__(message)
+        self.misconceptions, self.evidence = tuple(misconceptions), tuple(evidence)
 
 
 def close(got, expected, scale=0.0):
@@ -56,8 +62,8 @@ def expected_got(what, expected, got):
     return f"expected {what}{e}, got {g}"
 
 
-def fail(*lines):
-    raise CheckFailed("\n".join(line for line in lines if line))
+def fail(*lines, misconceptions=(), evidence=()):
+    raise CheckFailed("\n".join(line for line in lines if line), misconceptions, evidence)
 
 
 def per_part(part_ids):

@@ -1,15 +1,17 @@
 """Graphs for the hidden suite: expression DAGs for the ops, closure graphs for backward().
 
-Program: an expression DAG built with the student's own operators. Only the nodes of one op
-(the part under test) keep the student's `_backward`; every other node gets a closure from the
-grader whose local derivatives come from the reference. The grader walks the graph itself, so
-`Value.backward()` plays no part and whatever goes wrong belongs to that one op.
+Program: an expression DAG in which only the nodes of one op (the part under test) are built
+with the student's operator and keep the student's `_backward`; every other node is built with
+the plain constructor from the reference's value and gets a closure from the grader whose local
+derivatives come from the reference. The grader walks the graph itself, so `Value.backward()`
+plays no part and whatever goes wrong belongs to that one op.
 
 BackwardGraph: nodes whose `_backward` closures the grader supplies (each adds weight * grad to
 its inputs and records that it ran), so the student's `backward()` alone decides the order.
 """
 import math
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
 from functools import cache
 
 from hypothesis import assume
@@ -23,6 +25,11 @@ UNARY = ("tanh", "exp", "relu")
 
 def name(i):
     return "abcdefghijklmnopqrstuvwxyz"[i] if i < 26 else f"n{i}"
+
+
+def plain(number):
+    """A got value for evidence: a float, or the description of what came instead."""
+    return number if type(number) is float else repr(number)
 
 
 # ---------------------------------------------------------------- expression DAGs
@@ -47,12 +54,31 @@ class Program:
         return [r for r in rest if isinstance(r, int)]
 
     def request(self, weights):
+        """The program as the worker builds it: the nodes of the op under test with the student's
+        operator, every other node with the plain constructor from the reference's value (so that
+        only the op under test decides what happens); `weights` are the grader's local
+        derivatives for the nodes whose _backward the grader supplies."""
+        data = evaluate(self).data
         program = []
-        for op, *rest in self.instructions:
-            rest = [{"const": r[1]} if isinstance(r, tuple) else r for r in rest]
-            program.append([op, *rest])
+        for index, (op, *rest) in enumerate(self.instructions):
+            if op in ("leaf", self.focus):
+                program.append([op, *({"const": r[1]} if isinstance(r, tuple) else r for r in rest)])
+            else:
+                program.append(["node", data[index], sorted(set(self.operands(index)))])
         grader = {str(i): w for i, w in weights.items()}
         return dict(program=program, seed=self.seed, closures=grader)
+
+    def evidence(self, title, got_grads):
+        """The program as a graph for a report: every node's value, expected and got gradient."""
+        evaluated = evaluate(self)
+        nodes = [{"name": name(i), "op": self.symbol(i), "data": evaluated.data[i],
+                  "inputs": [name(j) for j in self.operands(i)], "expected_grad": evaluated.grads[i],
+                  "got_grad": plain(got_grads[i])} for i in range(self.size)]
+        return {"kind": "graph", "title": title, "root": name(self.size - 1), "nodes": nodes}
+
+    def symbol(self, index):
+        op, *rest = self.instructions[index]
+        return f"**{rest[1]}" if op == "pow" else SYMBOL.get(op, op)
 
     def line(self, index):
         op, *rest = self.instructions[index]
@@ -96,6 +122,7 @@ def node_values(program, leaf_overrides=None):
     return values
 
 
+@cache
 def evaluate(program):
     data = [v.data for v in node_values(program)]
     local = {i: list(zip(program.operands(i), local_derivatives(program, i, data)))
@@ -123,6 +150,12 @@ def walk(program, local, abs_values):
         for j, d in local.get(i, []):
             grads[j] += (abs(d) if abs_values else d) * grads[i]
     return grads
+
+
+@cache
+def leaf_slopes(program):
+    """Central differences of the root with respect to each leaf, at the program's own inputs."""
+    return finite_differences(program, evaluate(program).data)
 
 
 def finite_differences(program, data, h=1e-6):
@@ -186,7 +219,7 @@ def _programs(draw, focus, ops):
     except (ArithmeticError, ValueError, TypeError):  # 0 ** -1, overflow, ...
         assume(False)
     assume(safe(program, evaluated.data))
-    fd = finite_differences(program, evaluated.data)
+    fd = leaf_slopes(program)
     # well-conditioned: the reference's gradients and finite differences agree
     assume(all(abs(fd[leaf] - evaluated.grads[leaf]) <= 1e-6 * max(1.0, evaluated.scale[leaf]) for leaf in fd))
     return program
@@ -203,9 +236,38 @@ class BackwardGraph:
     def root(self):
         return len(self.inputs) - 1
 
+    def layout(self):
+        """The order in which the request lists the nodes: a fixed shuffle that is neither a
+        topological order nor its reverse (where the graph allows), so the request's layout
+        gives nothing away; layout()[position] is a node."""
+        rng, order = random.Random(repr(self.inputs)), list(range(len(self.inputs)))
+        for _ in range(100):
+            rng.shuffle(order)
+            position = {node: p for p, node in enumerate(order)}
+            edges = [(position[c], position[u]) for u, ins in enumerate(self.inputs) for c, _ in ins if c != u]
+            if not (all(c < u for c, u in edges) or all(c > u for c, u in edges)):
+                break
+        return order
+
     def request(self):
-        return dict(nodes=[{"data": d, "inputs": [list(e) for e in ins]} for d, ins in zip(self.data, self.inputs)],
-                    root=self.root)
+        order = self.layout()
+        position = {node: p for p, node in enumerate(order)}
+        nodes = [{"data": self.data[n], "inputs": [[position[c], w] for c, w in self.inputs[n]]} for n in order]
+        return dict(nodes=nodes, root=position[self.root])
+
+    def in_node_order(self, got):
+        """A reply to request() with the node numbers of this graph instead of the request's."""
+        order = self.layout()
+        position = {node: p for p, node in enumerate(order)}
+        return replace(got, calls=[order[p] for p in got.calls], grads=[got.grads[position[n]] for n in range(len(order))])
+
+    def evidence(self, title, got_grads):
+        """The graph for a report: each node's weights on its inputs, expected and got gradient."""
+        expected = self.expected_grads()
+        nodes = [{"name": name(i), "op": "" if self.is_leaf(i) else "f", "data": self.data[i],
+                  "inputs": [name(c) for c, _ in ins], "expected_grad": expected[i], "got_grad": plain(got_grads[i])}
+                 for i, ins in enumerate(self.inputs)]
+        return {"kind": "graph", "title": title, "root": name(self.root), "nodes": nodes}
 
     def is_leaf(self, i):
         return not self.inputs[i]

@@ -57,6 +57,20 @@ class Scenario:
         return "\n".join(lines)
 
 
+def evidence(scenario, got_grads, title):
+    """The scenario as a graph for a report: the leaves (and a constant), the output, expected and
+    got gradients of the leaves."""
+    out, grads = expected(scenario)
+    leaves = [{"name": NAMES[i], "op": "", "data": x, "inputs": [], "expected_grad": grads[i],
+               "got_grad": got if type(got) is float else repr(got)}
+              for i, (x, got) in enumerate(zip(scenario.leaves, got_grads))]
+    inputs = [NAMES[o] if isinstance(o, int) else repr(o[1]) for o in scenario.operands]
+    symbol = f"**{scenario.exponent}" if scenario.op == "pow" else SYMBOL.get(scenario.op, scenario.op)
+    output = {"name": "out", "op": symbol, "data": out, "inputs": inputs, "expected_grad": scenario.upstream,
+              "got_grad": scenario.upstream}
+    return {"kind": "graph", "title": title, "root": "out", "nodes": [*leaves, output]}
+
+
 def build(op, args, exponent=None):
     """`args[0] OP args[1]` (or `args[0] ** exponent`, `args[0].op()`) with the operands' own class."""
     a = args[0]
@@ -79,8 +93,9 @@ def compare(scenario, got_grads):
     return out, grads, wrong
 
 
+@cache
 def expected(scenario):
-    """(out.data, [leaf grads]) from the reference engine."""
+    """(out.data, (leaf grads)) from the reference engine."""
     leaves = [reference.Value(x) for x in scenario.leaves]
     for leaf, grad in zip(leaves, scenario.leaf_grads):
         leaf.grad = grad
@@ -88,7 +103,7 @@ def expected(scenario):
     out = build(scenario.op, args, scenario.exponent)
     out.grad = scenario.upstream
     out._backward()
-    return out.data, [leaf.grad for leaf in leaves]
+    return out.data, tuple(leaf.grad for leaf in leaves)
 
 
 # ---------------------------------------------------------------- fixed cases, chosen so mistakes differ
@@ -201,8 +216,6 @@ NO_UPSTREAM = ("you do not multiply by `out.grad`: the chain rule multiplies the
                "gradient arriving from above")
 ONLY = {(0,): "only the first operand's grad is updated; the other operand needs its share too",
         (1,): "only the second operand's grad is updated; `self.grad` needs its share too"}
-NOTHING = ("calling `out._backward()` changed no gradient: is `out._backward = _backward` indented into the "
-           "inner function, so that it never runs?")
 INEXACT = ("close to the exact gradient but not equal to it (the check allows a relative error of 1e-12): is the "
            "derivative estimated numerically, by finite differences? Compute it from its formula")
 
@@ -233,22 +246,24 @@ def _explains(scenario, got, local, accumulate, upstream, targets):
     return all(_near(g, p) for g, p in zip(got, prediction))
 
 
-def diagnose(scenario, got, changed=True, evidence=()):
-    """The mistake that explains the leaf grads `got`, if exactly one simplest one does.
+def diagnose(scenario, got, evidence=()):
+    """The mistake in the gradient formula that explains the leaf grads `got`, if exactly one
+    simplest one does.
 
     `evidence` holds more (scenario, leaf grads) answers of the same op's `_backward`; the mistake
     must explain them too. It tells apart mistakes that one case cannot: at a positive input, a
-    relu slope the wrong way round changes no gradient, just like a `_backward` that never runs.
+    relu slope the wrong way round changes no gradient, which `a.relu()` at a negative input shows.
+    A `_backward` that changes no gradient at all for another reason is `unchanged_cause`'s to name;
+    from one such case alone nothing is named: it fits too many causes.
     """
+    if not evidence and list(got) == list(scenario.leaf_grads):
+        return None
     observations = [(scenario, got), *evidence]
     n = len(scenario.operands)
     all_targets = tuple(range(n))
     if _explains(scenario, got, LOCAL[scenario.op][0][1], (True,) * n, True, all_targets):
         return INEXACT  # every mistake below is then as near as the right answer: none explains it
     candidates = []
-    if not changed and any(g != 0 for g in expected(scenario)[1]) \
-            and all(list(g) == list(case.leaf_grads) for case, g in observations):
-        candidates.append([NOTHING])
     target_choices = [all_targets] + ([(0,), (1,)] if n == 2 else [])
     line_choices = list(product((True, False), repeat=n))  # `+=` or `=` on each operand's line
     for (index, (text, local)), accumulate, upstream, targets in product(
@@ -266,3 +281,63 @@ def diagnose(scenario, got, changed=True, evidence=()):
     if len(simplest) == 1 or all(c == simplest[0] for c in simplest):
         return "; and ".join(simplest[0])
     return None
+
+
+# ---------------------------------------------------------------- a _backward that changed no gradient
+
+# What the node itself shows (the worker's `anatomy` probe): each cause is named only when the
+# node shows it. The stable texts below are the misconceptions; the feedback line adds specifics.
+WRITES_ELSEWHERE = "the _backward writes the gradient to another attribute than `.grad`"
+RETURNS = "the _backward returns the gradient instead of adding it to the inputs' `.grad`"
+INDENTED = "`out._backward = _backward` is indented into the inner function, so it never runs"
+HOOKED_TO_INPUT = "the _backward is attached to the input (`self._backward = ...`) instead of to `out`"
+HOOKED_ELSEWHERE = "the _backward is attached to `out` under another name than `_backward`"
+NEVER_HOOKED = "the _backward is never attached to `out` (`out._backward = _backward` is missing)"
+COMPOSED = ("the op is built from other operations, so the output's `_backward` belongs to one of those: "
+            "the exercise asks for the op's own `_backward`")
+
+
+GRAPH_ATTRIBUTES = {"_backward", "_prev", "_op", "label"}  # written, they are not a gradient written elsewhere
+
+
+def unchanged_cause(scenario, anatomy):
+    """(feedback line, misconception) for why `out._backward()` changed no input's grad, as the
+    node taken apart shows it; None when it shows a node made the way the exercise asks (then
+    the numbers are `diagnose`'s to explain) or when it shows nothing conclusive."""
+    names = [NAMES[i] for i in range(len(scenario.leaves))]
+    written = [f"{name}.{attribute}" for name, attributes in zip(names, anatomy.written) for attribute in attributes
+               if attribute not in GRAPH_ATTRIBUTES]
+    if written:
+        return (f"calling `out._backward()` left `.grad` alone but wrote `{written[0]}`: the gradient belongs in "
+                "`.grad` (`self.grad += ...`), which backward() and the optimizer read", WRITES_ELSEWHERE)
+    if anatomy.returned is not None:
+        what = "a number" if type(anatomy.returned) is float else repr(anatomy.returned)
+        return (f"`out._backward()` returned {what} and changed no `.grad`: nothing uses what a _backward "
+                "returns; it must add to its inputs' grads (`self.grad += ...`)", RETURNS)
+    if anatomy.attached_is_default and "__init__" in anatomy.default_origin:
+        return _never_attached(anatomy)
+    if anatomy.direct_inputs is not None and not all(anatomy.direct_inputs):
+        outside = [name for name, direct in zip(names, anatomy.direct_inputs) if not direct]
+        op = f" (a `{anatomy.out_op}` node)" if anatomy.out_op else ""
+        return (f"`{scenario.expression()}` returns a node built from other operations{op} whose inputs do not "
+                f"include `{outside[0]}`, so `out._backward()` passes the gradient only to an intermediate node. "
+                f"The exercise asks for {scenario.op}'s own `_backward`: one node made from `self` (as the given "
+                "code does), with a `_backward` that adds to `self.grad`", COMPOSED)
+    return None
+
+
+def _never_attached(anatomy):
+    start = "the lambda that Value.__init__ gives" if anatomy.default_origin.endswith("<lambda>") else \
+        f"`{anatomy.default_origin}`, which Value.__init__ gives"
+    still = f"`out._backward` is still {start} every new Value, so calling it changed nothing"
+    if anatomy.other_functions:
+        return (f"{still}: your _backward is attached as `out.{anatomy.other_functions[0]}`; backward() calls "
+                "`out._backward`", HOOKED_ELSEWHERE)
+    if any(anatomy.inputs_rehooked):
+        return (f"{still}: building `out` replaced the input's `_backward` instead; attach the function to the "
+                "output: `out._backward = _backward`", HOOKED_TO_INPUT)
+    if anatomy.hook_inside:
+        return (f"{still}: `out._backward = _backward` is indented into the inner function, so it never runs; "
+                "move it out, level with `def _backward():`", INDENTED)
+    return (f"{still}: nothing attaches your _backward to `out`; after the inner function write "
+            "`out._backward = _backward`", NEVER_HOOKED)

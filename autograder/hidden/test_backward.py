@@ -61,17 +61,25 @@ def seed_problem(graph, grads, expected):
 
 
 def check_backward(student, graph, what):
-    got = student.backward(**graph.request())
+    got = graph.in_node_order(student.backward(**graph.request()))
     expected = graph.expected_grads()
     problems = order_problems(graph, got.calls)
     seed = seed_problem(graph, got.grads, expected)
     wrong = [i for i, (g, e) in enumerate(zip(got.grads, expected)) if not close(g, e, scale=abs(e))]
     if problems or seed or wrong:
         called = ", ".join(name(i) for i in got.calls[:12]) + (" ..." if len(got.calls) > 12 else "")
+        likely = ([seed] if seed else []) + problems
         fail(f"backward() on {what}:", *("    " + line for line in graph.describe().splitlines()),
              f"  your backward() called _backward on: {called or 'nothing'}",
              *(f"  {expected_got(f'{name(i)}.grad = ', expected[i], got.grads[i])}" for i in wrong[:3]),
-             *(f"  likely: {p}" for p in ([seed] if seed else []) + problems))
+             *(f"  likely: {p}" for p in likely),
+             misconceptions=[misconception(p) for p in likely],
+             evidence=[graph.evidence(f"backward() on {what}", got.grads)] if len(graph.inputs) <= 60 else [])
+
+
+def misconception(problem):
+    """The advice part of a problem (after the node names): the same mistake reads the same everywhere."""
+    return problem.rsplit(": ", 1)[-1]
 
 
 @pytest.mark.parametrize("what", graphs.FIXED_GRAPHS)

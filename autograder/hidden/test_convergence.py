@@ -11,6 +11,7 @@ from functools import cache
 import pytest
 
 import micrograd_reference as reference
+from autograder.hidden import networks
 from autograder.hidden.checks import expected_got, fail, show
 from autograder.sandbox.client import WorkerFailure
 from autograder.worker import lesson
@@ -48,17 +49,31 @@ def unused_parameters(student):
     return f"  note: the network's forward pass never uses {which}: did the given Neuron code change?"
 
 
+def first_step(student, weights):
+    """Why the loss differs before any update, as far as the network's outputs show it."""
+    try:
+        got = student.forward(lesson.NIN, lesson.NOUTS, weights, networks.PROBE_XS)
+    except WorkerFailure:
+        got = None
+    return networks.first_step(got, weights, lesson.NIN, lesson.NOUTS, networks.PROBE_XS)
+
+
 def test_training_follows_the_reference(student):
     weights, expected = reference_run(SEED)
     got = student.train(lesson.NIN, lesson.NOUTS, weights, lesson.XS, lesson.YS, lesson.LEARNING_RATE, lesson.STEPS)
     for step, (g, e) in enumerate(zip(got, expected)):
         if type(g) is not float or not math.isclose(g, e, rel_tol=TRAJECTORY_RTOL, abs_tol=1e-12):
-            where = ("before any update, so the forward pass (the network or an op's forward) computes something "
-                     "else than the lecture's" if step == 0 else
+            where = (first_step(student, weights) if step == 0 else
                      "after the first updates, so the gradients (an op's _backward, backward()) or the list of "
                      "parameters updated differ; fix the other parts first")
+            named = where.startswith(networks.FORWARD + ":")  # the network's difference, unused biases included
             fail(f"training MLP({lesson.NIN}, {lesson.NOUTS}) with learning rate {lesson.LEARNING_RATE}:",
                  f"  the loss differs from the reference at step {step}: {expected_got('', e, g)}",
-                 f"  it differs {where}", unused_parameters(student))
+                 f"  it differs {where}", "" if named else unused_parameters(student), evidence=[losses(expected, got)])
     if not got[-1] < lesson.LOSS_THRESHOLD:
-        fail(f"after {lesson.STEPS} steps the loss is {show(got[-1])}, not below {lesson.LOSS_THRESHOLD}")
+        fail(f"after {lesson.STEPS} steps the loss is {show(got[-1])}, not below {lesson.LOSS_THRESHOLD}",
+             evidence=[losses(expected, got)])
+
+
+def losses(expected, got):
+    return {"kind": "losses", "expected": list(expected), "got": [g if type(g) is float else None for g in got]}

@@ -29,17 +29,44 @@ def answers(student, op):
 def check(student, scenario, what):
     got = student.op(**scenario.request())
     out, grads, wrong = scenarios.compare(scenario, got.leaf_grads)
-    code = textwrap.indent(scenario.code(), "    ")
     if not close(got.out, out):
-        fail(f"{what}: the forward value is wrong (did you change the given forward code?)", code,
-             f"  {expected_got('out.data = ', out, got.out)}")
+        fail(f"{what}: the forward value is wrong (did you change the given forward code?)",
+             textwrap.indent(scenario.code(), "    "), f"  {expected_got('out.data = ', out, got.out)}")
     if wrong:
-        diagnosis = scenarios.diagnose(scenario, got.leaf_grads, got.changed)
-        if diagnosis is None:  # several mistakes may fit this one case: the op's fixed cases can tell them apart
-            diagnosis = scenarios.diagnose(scenario, got.leaf_grads, got.changed, answers(student, scenario.op))
-        fail(f"{what}:", code,
+        line, misconceptions = likely_mistake(student, scenario, got)
+        fail(f"{what}:", textwrap.indent(scenario.code(), "    "),
              *(f"  {expected_got(f'{scenarios.NAMES[i]}.grad = ', grads[i], got.leaf_grads[i])}" for i in wrong),
-             f"  likely: {diagnosis}" if diagnosis else "")
+             f"  likely: {line}" if line else "",
+             misconceptions=misconceptions,
+             evidence=[scenarios.evidence(scenario, got.leaf_grads, what)])
+
+
+def likely_mistake(student, scenario, got):
+    """(feedback line, misconceptions) naming the mistake the evidence shows, or ("", []).
+
+    A `_backward` that changed no gradient is first taken apart (how `out` was built, what its
+    `_backward` is, returned and wrote): that names mistakes that no gradient formula explains.
+    Otherwise the leaf grads are matched against known wrong formulas, with the op's other fixed
+    cases as more evidence when one case fits several (when nothing changed, it always does: a
+    `_backward` that does nothing at all fits a relu slope the wrong way round at a positive
+    input)."""
+    if not got.changed:
+        cause = structural_cause(student, scenario)
+        if cause is not None:
+            return cause[0], [cause[1]]
+    diagnosis = scenarios.diagnose(scenario, got.leaf_grads)
+    if diagnosis is None:  # several mistakes may fit one case: the op's fixed cases can tell them apart
+        diagnosis = scenarios.diagnose(scenario, got.leaf_grads, answers(student, scenario.op))
+    return (diagnosis, diagnosis.split("; and ")) if diagnosis else ("", [])
+
+
+def structural_cause(student, scenario):
+    """What the op's node, taken apart by the worker, shows about a _backward that changed nothing."""
+    try:
+        anatomy = student.anatomy(**scenario.request())
+    except WorkerFailure:
+        return None
+    return scenarios.unchanged_cause(scenario, anatomy)
 
 
 @pytest.mark.parametrize("op", per_part(scenarios.OPS))

@@ -15,8 +15,30 @@ pytestmark = pytest.mark.part("parameters")
 NETWORKS = [(3, [4, 4, 1]), (2, [3]), (1, [1]), (4, [2, 3, 2])]
 
 
+def expected_walk(nin, nouts):
+    """Every weight and bias of MLP(nin, nouts), as the grader works it out itself."""
+    sizes = [nin, *nouts]
+    return [(layer, neuron, role) for layer, (fan_in, width) in enumerate(zip(sizes, sizes[1:]))
+            for neuron in range(width) for role in ["w"] * fan_in + ["b"]]
+
+
+def shape_problem(got, nin, nouts):
+    """The network must be the one the given code builds: its layers are what parameters() is
+    checked against, so they must not be taken on the network's word."""
+    expected = expected_walk(nin, nouts)
+    if got.walk == expected:
+        return ""
+    found = len({(layer, neuron) for layer, neuron, _ in got.walk})
+    return (f"MLP({nin}, {nouts}) should have {len(expected)} weights and biases in "
+            f"{sum(nouts)} neurons; its .layers hold {len(got.walk)} in {found}: "
+            "did the given MLP, Layer or Neuron code change?")
+
+
 def problems(got, nin, nouts):
     total = len(got.walk)
+    shape = shape_problem(got, nin, nouts)
+    if shape:
+        return [shape]
     if got.items is None:
         return [f"parameters() returned a {got.returned_type}, expected a list of Values"]
     found = []
@@ -28,7 +50,9 @@ def problems(got, nin, nouts):
                      "flatten it into one list of Values")
     others = [item for item in got.items if item[0] == "other"]
     if others:
-        found.append(f"the list holds a {others[0][1]}, not a Value")
+        numbers = others[0][1] in ("float", "int")
+        found.append(f"the list holds {len(others)} {others[0][1]}s, not Values: return the Value objects themselves, "
+                     "not their numbers" if numbers else f"the list holds a {others[0][1]}, not a Value")
     indices = [item[1] for item in got.items if item[0] == "value"]
     copies = indices.count(-1)
     if copies:
@@ -38,7 +62,7 @@ def problems(got, nin, nouts):
     if any(n > 1 for n in counts.values()):
         found.append("some parameters appear more than once")
     missing = [i for i in range(total) if i not in counts]
-    if missing:
+    if missing and not (nested or others):  # else they may well be in there, as lists or numbers
         found.append(describe_missing(got.walk, missing, total))
     if found:
         found.append(f"MLP({nin}, {nouts}) has {total} weights and biases; parameters() returned {got.length} items")

@@ -1,15 +1,18 @@
 """A GradeResult as Gradescope's results.json: one test per rubric part, named after its id."""
 from autograder import __version__
+from autograder.text import printable
 
 
 def part_output(part):
     if part.passed:
         return "All checks passed."
-    return "\n\n".join(part.feedback)
+    return printable("\n\n".join(part.feedback))
 
 
-def results_json(result, visibility="visible"):
-    """The Gradescope results object (a dict ready for json.dump)."""
+def results_json(result, visibility="visible", rubric=None):
+    """The Gradescope results object (a dict ready for json.dump). A part's test takes its
+    visibility from the rubric's part, when a rubric is given; the rest is `visibility`."""
+    shown = {part.id: part.visibility for part in rubric.parts} if rubric else {}
     tests = [{
         "name": f"{part.id}: {part.title}",
         "score": part.points,
@@ -17,12 +20,12 @@ def results_json(result, visibility="visible"):
         "status": "passed" if part.passed else "failed",
         "output": part_output(part),
         "output_format": "text",
-        "visibility": visibility,
+        "visibility": shown.get(part.id, visibility),
         "tags": [part.id],
     } for part in result.parts]
     summary = [f"Score: {result.score:g} / {result.max_score:g}", f"Sandbox: {result.isolation}"]
     if result.problem:
-        summary.insert(0, f"This submission could not be graded: {result.problem}")
+        summary.insert(0, f"This submission could not be graded: {printable(result.problem)}")
     return {
         "score": result.score,
         "output": "\n".join(summary),
@@ -31,6 +34,6 @@ def results_json(result, visibility="visible"):
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {"grader": f"micrograd-autograder {__version__}", "isolation": result.isolation,
-                       "seconds": round(result.seconds, 3), "warnings": list(result.warnings),
-                       "submission": result.submission},
+                       "seconds": round(result.seconds, 3), "warnings": [printable(w) for w in result.warnings],
+                       "submission": printable(result.submission)},
     }

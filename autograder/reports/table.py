@@ -4,7 +4,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from autograder.grading.results import ERROR
+from autograder.text import printable
 
 
 def part_table(result):
@@ -14,21 +14,20 @@ def part_table(result):
     table.add_column("feedback", ratio=1)
     for part in result.parts:
         style = "green" if part.passed else "red"
-        status = "passed" if part.passed else ("grader error" if any(c.outcome == ERROR for c in part.checks) else "failed")
-        feedback = Text(f"{status}: {part.title}", style=style)
+        feedback = Text(f"{part.status}: {part.title}", style=style)
         for message in part.feedback:
-            feedback.append("\n" + message, style="default")
+            feedback.append("\n" + printable(message), style="default")
         table.add_row(part.id, f"{part.points:g} / {part.max_points:g}", feedback)
     return table
 
 
 def render(result):
     """A rich renderable: header, warnings, the part table and the total."""
-    lines = [Text.from_markup(f"[bold]{escape(result.submission)}[/]  graded in {result.seconds:.2f} s"),
+    lines = [Text.from_markup(f"[bold]{escape(printable(result.submission))}[/]  graded in {result.seconds:.2f} s"),
              Text(f"sandbox: {result.isolation}", style="dim")]
-    lines += [Text(f"warning: {w}", style="yellow") for w in result.warnings]
+    lines += [Text(f"warning: {printable(w)}", style="yellow") for w in result.warnings]
     if result.problem:
-        lines.append(Text(f"could not be graded: {result.problem}", style="red"))
+        lines.append(Text(f"could not be graded: {printable(result.problem)}", style="red"))
     total = Text(f"score: {result.score:g} / {result.max_score:g}", style="bold")
     return Group(*lines, part_table(result), total)
 
@@ -43,5 +42,5 @@ def summary_table(results):
     table.add_column("score", justify="right", style="bold")
     for result in results:
         cells = [f"{p.points:g}" if p.passed else Text(f"{p.points:g}", style="red") for p in result.parts]
-        table.add_row(result.submission, *cells, f"{result.score:g} / {result.max_score:g}")
+        table.add_row(printable(result.submission), *cells, f"{result.score:g} / {result.max_score:g}")
     return table

@@ -1,24 +1,31 @@
 """The grader's side of the worker protocol (the protocol itself: `autograder/worker/main.py`).
 
-`Worker` starts one sandboxed worker for one submission, sends requests and returns replies as
-plain data. Every way a worker can fail becomes an exception whose message is written for the
-student: an error reply is a StudentError (the worker lives on); death, silence past the
-deadline, garbage or too much output is a WorkerDied (the worker is killed). Replies are
-parsed as strict JSON (no NaN, no Infinity) and checked for shape before anyone looks at them.
-Nothing here imports or evaluates student code.
+`Worker` starts the sandboxed worker of one submission and, for each rubric part, asks it for
+a fresh child: a `Channel` of that part's requests and replies. Every way a worker can fail
+becomes an exception whose message is written for the student: an error reply is a
+StudentError (the child lives on); death, silence past the deadline, a reply that is not the
+child's (wrong MAC), garbage or too much output is a WorkerDied (the child is cleared away).
+Replies are parsed as strict JSON (no NaN, no Infinity, bounded size and depth) and checked
+for shape before anyone looks at them. Nothing here imports or evaluates student code.
 """
+import hmac
 import json
 import os
-import selectors
+import select
 import signal
+import socket
 import subprocess
 import threading
 import time
+from hashlib import blake2b
 
-PROTOCOL_VERSION = 1
+from autograder.text import printable
+
+PROTOCOL_VERSION = 2
 MAX_REPLY_BYTES = 4 << 20
 STDERR_KEEP = 4096
 MAX_TEXT = 500
+CONTROL_SECONDS = 5  # the worker's parent never runs student code: it answers at once
 
 
 class WorkerFailure(Exception):
@@ -34,7 +41,7 @@ class StudentError(WorkerFailure):
 
 
 class WorkerDied(WorkerFailure):
-    """The worker timed out, crashed, exited or broke the protocol, and has been killed."""
+    """The worker timed out, crashed, exited or broke the protocol, and has been stopped."""
 
 
 class Invalid:
@@ -52,7 +59,7 @@ def decode_number(x):
     if type(x) in (int, float):
         return float(x)
     if type(x) is dict and type(x.get("invalid")) is str:
-        return Invalid(x["invalid"][:MAX_TEXT])
+        return Invalid(printable(x["invalid"][:MAX_TEXT]))
     return Invalid("not a number")
 
 
@@ -60,46 +67,37 @@ def _reject_constant(name):
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-class Worker:
-    """One worker process in one Sandbox, usable until `deadline` (a time.monotonic() value)."""
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)  # strict JSON: no NaN, no Infinity
 
-    def __init__(self, sandbox, deadline):
-        self.sandbox, self.deadline = sandbox, deadline
+
+class Worker:
+    """The worker process of one submission, in one Sandbox."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
         self.process = None
-        self._next_id = 0
-        self._buffer = b""
+        self.control = None
         self._stderr = bytearray()
         self._stderr_thread = None
 
-    # -- lifetime
+    @property
+    def alive(self):
+        return self.process is not None
 
     def start(self):
-        self.process = self.sandbox.spawn(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = self.sandbox.spawn(theirs.fileno(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.PIPE)
+        finally:
+            theirs.close()
+        self.control = ours
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         return self
 
-    def close(self):
-        self._stop()
-        self.sandbox.cleanup()
-
-    def _stop(self):
-        """Kill the worker, once, and release its pipes; its exit status (None if never started)."""
-        if self.process is None:
-            return None
-        process, self.process = self.process, None
-        self.sandbox.kill(process)
-        for stream in (process.stdin, process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        if self._stderr_thread is not None:
-            self._stderr_thread.join(timeout=2)
-        return process.returncode
-
     def _drain_stderr(self):
-        """Read everything the worker writes to stderr, keeping only the tail."""
+        """Read everything the worker (and student code) writes to stderr, keeping only the tail."""
         stream = self.process.stderr
         while chunk := stream.read1(65536):
             self._stderr += chunk
@@ -107,58 +105,149 @@ class Worker:
 
     def stderr_tail(self, lines=3):
         text = self._stderr.decode("utf-8", "replace").strip()
-        return "\n".join(text.splitlines()[-lines:])[-MAX_TEXT:]
+        return printable("\n".join(text.splitlines()[-lines:])[-MAX_TEXT:])
 
-    # -- requests
+    def open_part(self, layout, root, deadline):
+        """A fresh child that loads the submission and serves one part until `deadline`."""
+        key = os.urandom(16)
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        try:
+            message = {"op": "part", "key": key.hex(), "layout": layout, "root": root}
+            pid = self._control_call(message, [request_read, reply_write]).get("pid")
+        except BaseException:
+            for fd in (request_write, reply_read):
+                os.close(fd)
+            raise
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        return Channel(self, request_write, reply_read, key, deadline, pid)
 
-    def call(self, operation, **args):
-        """Send one request; the reply's value, or an exception."""
-        self.send(operation, **args)
-        return self.receive()
+    def clear(self):
+        """Kill everything the last part left running and empty the scratch /tmp."""
+        if self.alive:
+            self._control_call({"op": "clear"})
+
+    def exit_status(self, pid):
+        """How a part's child ended (see describe_exit), or None if unknown."""
+        if not self.alive or type(pid) is not int:
+            return None
+        status = self._control_call({"op": "status", "pid": pid}).get("status")
+        return status if type(status) is int else None
+
+    def _control_call(self, message, fds=()):
+        """One control request, its reply; a worker that does not answer at once is stopped (WorkerDied)."""
+        try:
+            socket.send_fds(self.control, [json.dumps(message).encode()], list(fds))
+            ready, _, _ = select.select([self.control], [], [], CONTROL_SECONDS)
+            reply = json.loads(self.control.recv(65536) if ready else b"{}")
+            if isinstance(reply, dict) and reply.get("ok") is True:
+                return reply
+        except (OSError, ValueError):
+            reply = {}
+        self.stop()
+        if isinstance(reply, dict) and isinstance(reply.get("error"), str):
+            raise WorkerDied("crashed", f"the grader could not start this part: {printable(reply['error'])[:200]}")
+        raise WorkerDied("crashed", "the code under test stopped the grader's worker process")
+
+    def stop(self):
+        """Kill the worker and everything in its sandbox; its exit status (None if never started)."""
+        if self.process is None:
+            return None
+        process, self.process = self.process, None
+        self.control.close()
+        self.sandbox.kill(process)
+        if self._stderr_thread is not None:
+            self._stderr_thread.join(timeout=2)
+        return process.returncode
+
+    def close(self):
+        self.stop()
+        self.sandbox.cleanup()
+
+
+class Channel:
+    """Requests and replies of one part's child, each reply checked before it is believed."""
+
+    def __init__(self, worker, request_fd, reply_fd, key, deadline, pid=None):
+        self.worker, self.key, self.deadline, self.pid = worker, key, deadline, pid
+        self._requests, self._replies = request_fd, reply_fd
+        self._sent = 0  # ids sent so far (the load reply has id 0)
+        self._received = -1
+        self._buffer = b""
+        self._writer = None
+        self.closed = False
+
+    # -- sending
 
     def send(self, operation, **args):
-        """Send one request without waiting for its reply."""
-        if self.process is None:
-            raise WorkerDied("internal", "the worker is not running")
-        self._next_id += 1
-        request = {"v": PROTOCOL_VERSION, "id": self._next_id, "op": operation, "args": args}
+        """Send one request without waiting for its reply; returns its id."""
+        self.send_all([(operation, args)])
+        return self._sent
+
+    def send_all(self, requests, encoded=None):
+        """Send many requests from a background thread (a full reply pipe must not block us);
+        `encoded`, if given, is encode_requests(requests, first id) done beforehand."""
+        data = encoded if encoded is not None else encode_requests(requests, self._sent + 1)
+        self._sent += len(requests)
+        previous = self._writer
+        self._writer = threading.Thread(target=self._write, args=(previous, data), daemon=True)
+        self._writer.start()
+
+    def _write(self, previous, data):
+        if previous is not None:
+            previous.join()
         try:
-            self.process.stdin.write(json.dumps(request, allow_nan=False).encode() + b"\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            self._die("crashed", "stopped reading requests")
+            while data and not self.closed:
+                data = data[os.write(self._requests, data):]
+        except OSError:
+            pass  # the child is gone; reading its replies will say how
+
+    # -- receiving
 
     def receive(self):
-        """The reply to the last request sent: its value, or an exception."""
+        """The value of the next reply, in order: the load reply first, then one per request."""
+        if self.closed:
+            raise WorkerDied("internal", "the part's worker is not running")
+        self._received += 1
         reply = self._parse(self._read_line())
         if reply["ok"]:
             return reply["value"]
         error = reply["error"]
-        raise StudentError(error["kind"], _text(error.get("message")), _text(error.get("where")), _text(error.get("type")))
+        raise StudentError(error["kind"], _text(error.get("message")), _text(error.get("where")),
+                           _text(error.get("type")))
+
+    def call(self, operation, **args):
+        self.send(operation, **args)
+        while self._received < self._sent - 1:
+            self.receive()
+        return self.receive()
 
     def _read_line(self):
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
-                remaining = self.deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
-                    self._die("timeout", "ran out of time")
-                chunk = os.read(self.process.stdout.fileno(), 65536)
-                if not chunk:
-                    self._die("crashed", "stopped")
-                self._buffer += chunk
-                if len(self._buffer) > MAX_REPLY_BYTES:
-                    self._die("protocol", "sent an oversized reply")
+        while b"\n" not in self._buffer:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._replies], [], [], remaining)[0]:
+                self._die("timeout", "ran out of time")
+            chunk = os.read(self._replies, 65536)
+            if not chunk:
+                self._die("crashed", "stopped")
+            self._buffer += chunk
+            if len(self._buffer) > MAX_REPLY_BYTES:
+                self._die("protocol", "sent an oversized reply")
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
 
     def _parse(self, line):
+        mac, _, text = line.partition(b" ")
+        if not hmac.compare_digest(mac, blake2b(text, key=self.key, digest_size=16).hexdigest().encode()):
+            self._die("protocol", "wrote something into the grader's reply channel that the worker did not send")
         try:
-            reply = json.loads(line, parse_constant=_reject_constant)
-        except ValueError:
+            reply = _decoder.decode(text.decode())
+        except (ValueError, RecursionError):
             self._die("protocol", "sent a reply that is not valid JSON")
-        if not (isinstance(reply, dict) and reply.get("v") == PROTOCOL_VERSION and reply.get("id") == self._next_id
-                and type(reply.get("ok")) is bool):
+        if not (isinstance(reply, dict) and reply.get("v") == PROTOCOL_VERSION and type(reply.get("id")) is int
+                and reply["id"] == self._received and type(reply.get("ok")) is bool):
             self._die("protocol", "sent a malformed reply")
         if reply["ok"] and not isinstance(reply.get("value"), dict):
             self._die("protocol", "sent a reply without a value")
@@ -167,17 +256,44 @@ class Worker:
         return reply
 
     def _die(self, kind, what):
-        """Kill the worker and raise WorkerDied with a message that says what happened."""
-        exited = self.process.poll()  # before the kill: whether it ended by itself, and how
-        killed = self._stop()
-        returncode = self.sandbox.exit_status(killed if exited is None else exited)
+        """Clear the part away and raise WorkerDied with a message that says what happened."""
+        exited = self._exit_status() if kind == "crashed" else None
+        self.close()
         message = f"the code under test {what}"
-        if kind == "crashed" and returncode is not None:
-            message += f" ({describe_exit(returncode)})"
-        tail = self.stderr_tail()
+        if kind == "crashed" and exited is not None:
+            message += f" ({describe_exit(exited)})"
+        tail = self.worker.stderr_tail()
         if tail and kind != "timeout":
             message += f"; its last output: {tail}"
         raise WorkerDied(kind, message)
+
+    def _exit_status(self):
+        """How the child ended, if the worker's parent can tell; None otherwise."""
+        try:
+            return self.worker.exit_status(self.pid)
+        except WorkerDied:
+            return None
+
+    def close(self):
+        """End the part: its child and everything it started are killed, its files removed."""
+        if self.closed:
+            return
+        self.closed = True
+        for fd in (self._requests, self._replies):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.worker.clear()
+        except WorkerDied:
+            pass  # the worker is stopped; the next part gets a new one
+
+
+def encode_requests(requests, first_id):
+    """The wire form of [(operation, args)] numbered from `first_id`."""
+    return b"".join(json.dumps({"v": PROTOCOL_VERSION, "id": first_id + n, "op": operation, "args": args},
+                               allow_nan=False).encode() + b"\n" for n, (operation, args) in enumerate(requests))
 
 
 def describe_exit(returncode):
@@ -193,4 +309,4 @@ def describe_exit(returncode):
 
 
 def _text(value):
-    return value[:MAX_TEXT] if isinstance(value, str) else ""
+    return printable(value[:MAX_TEXT]) if isinstance(value, str) else ""

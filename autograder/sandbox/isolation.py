@@ -1,24 +1,31 @@
 """How a worker process is isolated: the strongest level this machine offers.
 
 Every level:
-  - a fresh interpreter in isolated mode (`-I -S -B`: no environment variables, no site-packages,
-    no bytecode written), a scrubbed environment, a private scratch folder holding a copy of the
-    worker's code and of the submission, which is the working directory;
-  - resource limits: CPU time, address space, file size, open files, no core dumps;
+  - a fresh interpreter (`-P -s -S -B`: no site-packages, no bytecode written) in a scrubbed
+    environment with a fixed hash seed (the same set order of strings on every machine), a
+    private scratch folder holding a copy of the worker's code and of the submission;
+  - resource limits: CPU time, address space, file size, open files, no core dumps; where the
+    grader may create cgroups (root, cgroups v1), a cgroup that bounds the CPU and the number of
+    processes of the worker and everything it forks, together;
+  - a seccomp filter (where pyseccomp and libseccomp are installed) denying the system calls no
+    worker needs: kernel keyrings, ptrace and reading other processes' memory, namespaces, ...;
   - its own session, killed as a whole with SIGKILL when done or out of time;
-  - an unprivileged uid of its own when the grader runs as root (so a process-count limit holds).
+  - an unprivileged uid of its own when the grader runs as root, so that a process-count limit
+    holds and every process the worker left behind dies in one kill(-1) under that uid.
 
 Level "bubblewrap" (Linux namespaces, needs the `bwrap` program and root or user namespaces) adds:
   a file-system view that holds only /usr, the interpreter, the worker's code and the submission
   copy (read-only; site-packages, /usr/local, the grader, reference, solutions and other
-  submissions are not there), a small private /tmp, no network, its own pid namespace (every
-  process in it dies with it), ipc and uts namespaces.
+  submissions are not there, and neither is /proc), a small private /tmp, no network, its own
+  pid namespace (every process in it dies with it), ipc and uts namespaces.
 
 Level "process" is all that remains without namespaces; `detect("strict")` refuses it.
 """
 import ctypes
+import importlib.util
 import itertools
 import os
+import py_compile
 import resource
 import shutil
 import signal
@@ -29,12 +36,15 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from autograder.sandbox.kernel import Cgroup, FilterLoader, become_subreaper, kill_all_of, seccomp_filter
+
 WORKER_DIR = Path(__file__).resolve().parent.parent / "worker"
-WORKER_FILES = ("main.py", "lesson.py")
+WORKER_FILES = ("main.py", "probes.py", "handed.py", "lesson.py", "guard.py")
 INSIDE_GRADER = "/grader"
 INSIDE_SUBMISSION = "/submission"
-FIRST_UID = 61000  # workers run as uids FIRST_UID.. when the grader is root; no account needed
-ADDR_NO_RANDOMIZE = 0x0040000  # personality flag: same addresses, same set order, same result
+FIRST_UID = 200000  # workers run as uids FIRST_UID.. when the grader is root; no account needed
+UIDS_PER_PROCESS = 16
+ADDR_NO_RANDOMIZE = 0x0040000  # personality flag: the same addresses from run to run
 
 
 class SandboxUnavailable(RuntimeError):
@@ -49,6 +59,9 @@ class Limits:
     open_files: int = 64
     processes: int = 32
     tmp_bytes: int = 32 << 20
+    cpus: float = 1.0  # the cgroup's CPU quota for the worker and everything it forks
+    fixed_addresses: bool = True  # ADDR_NO_RANDOMIZE; tests turn it off to vary the memory layout
+    hash_seed: str = "0"  # PYTHONHASHSEED; tests vary it to show that no verdict depends on it
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,18 @@ class Level:
             text = "bubblewrap: namespaces (files, network, pids), read-only view of the submission"
         else:
             text = "process limits only: no namespaces, the worker can read files and use the network"
-        return text + ("; unprivileged uid" if self.drop_uid else "; the grader's own uid")
+        text += "; unprivileged uid" if self.drop_uid else "; the grader's own uid"
+        text += "; seccomp filter" if seccomp_filter() else "; no seccomp filter (install pyseccomp)"
+        return text + ("; cgroup CPU and process quota" if cgroups_available() else "")
+
+
+@cache
+def cgroups_available():
+    cgroup = Cgroup.create(1, 8)
+    if cgroup is None:
+        return False
+    cgroup.remove()
+    return True
 
 
 # ---------------------------------------------------------------- which level this machine offers
@@ -135,12 +159,13 @@ def _probe(level):
 # ---------------------------------------------------------------- one sandbox per worker process
 
 _uids = itertools.count()
-_live_workers = set()  # pids of workers not yet killed
 _issued_uids = set()
 
 
 def _fresh_uid():
-    uid = FIRST_UID + (os.getpid() * 97 + next(_uids)) % 4000
+    """A uid no other sandbox of any grading process uses at the same time: kill(-1) under it
+    kills this sandbox's processes and nothing else."""
+    uid = FIRST_UID + os.getpid() * UIDS_PER_PROCESS + next(_uids) % UIDS_PER_PROCESS
     _issued_uids.add(uid)
     return uid
 
@@ -151,7 +176,7 @@ def issued_uids():
 
 
 class Sandbox:
-    """The scratch folder, command line and clean-up of one worker process."""
+    """The scratch folder, command line, limits and clean-up of one worker process."""
 
     def __init__(self, level, limits, submission, scratch_root=None):
         self.level, self.limits = level, limits
@@ -160,17 +185,30 @@ class Sandbox:
         self.uid = _fresh_uid() if level.drop_uid else None
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-worker-", dir=scratch_root))
         self.scratch.chmod(0o755)
+        if self.uid is not None:  # only this worker's uid may enter: no other worker reads this submission
+            os.chown(self.scratch, 0, self.uid)
+            self.scratch.chmod(0o750)
         self._copy_worker()
         self.submission = self.scratch / "submission"
         self.tmp = self.scratch / "tmp"
         self.tmp.mkdir(mode=0o700)
+        self.submission.mkdir(mode=0o755)
         if submission is not None:
-            _copy_tree(Path(submission), self.submission)
-        else:
-            self.submission.mkdir()
-        self._args_fd = None
+            self.hold(submission)
         if self.uid is not None:
             os.chown(self.tmp, self.uid, self.uid)
+        self._fds = {}  # name -> fd the sandboxed process inherits (bwrap's options, the filter, the control socket)
+        self.cgroup = Cgroup.create(limits.cpus, limits.processes) if cgroups_available() else None
+        program = seccomp_filter()
+        self._load_filter = FilterLoader(program) if program and not level.namespaces else None
+
+    def hold(self, submission):
+        """Make `submission` (a folder) the one the worker reads, in place of any before it. The
+        folder's contents change, never the folder itself: a running sandbox has it bound."""
+        for entry in self.submission.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        _copy_tree(Path(submission), self.submission)
+        _compile_sources(self.submission)
 
     def _copy_worker(self):
         grader = self.scratch / "grader"
@@ -183,23 +221,36 @@ class Sandbox:
 
     def command(self, python_args):
         """The argv that runs the interpreter with python_args inside this sandbox."""
-        python = [self.level.python, "-I", "-S", "-B", *python_args]
+        python = [self.level.python, "-P", "-s", "-S", "-B", *python_args]
         if not self.level.namespaces:
             return python
-        return ["bwrap", "--args", str(self._bwrap_args_fd()), "--", *self._drop_privileges(), *python]
+        return ["bwrap", "--args", str(self._inherited("args", self._bwrap_args_bytes())), "--",
+                *self._drop_privileges(), *python]
 
-    def _bwrap_args_fd(self):
-        """bwrap's options, handed over through a file descriptor: passed on the command line
-        they would show host paths to the sandbox in /proc/1/cmdline."""
-        if self._args_fd is None:
-            path = self.scratch / "bwrap-args"
-            path.write_bytes(b"\0".join(arg.encode() for arg in self._bwrap_args()) + b"\0")
-            self._args_fd = os.open(path, os.O_RDONLY)
-        return self._args_fd
+    def _inherited(self, name, data):
+        """An fd the sandboxed process inherits, reading `data` (bwrap's options on the command line
+        would show host paths to the sandbox in /proc/1/cmdline)."""
+        if name not in self._fds:
+            path = self.scratch / name
+            path.write_bytes(data)
+            self._fds[name] = os.open(path, os.O_RDONLY)
+        return self._fds[name]
 
-    def worker_command(self):
+    def _bwrap_args_bytes(self):
+        args = [*host_view(self.level.python),
+                "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp",
+                "--ro-bind", str(self.scratch / "grader"), INSIDE_GRADER,
+                "--ro-bind", str(self.submission), INSIDE_SUBMISSION,
+                "--chdir", INSIDE_SUBMISSION]
+        program = seccomp_filter()
+        if program:
+            args += ["--seccomp", str(self._inherited("seccomp", program))]
+        return b"\0".join(arg.encode() for arg in args) + b"\0"
+
+    def worker_command(self, control):
         grader = INSIDE_GRADER if self.level.namespaces else str(self.scratch / "grader")
-        return self.command([f"{grader}/main.py"])
+        clear_mode = "user" if self.uid is not None else "groups"
+        return self.command([f"{grader}/main.py", clear_mode, str(control)])
 
     def _drop_privileges(self):
         if self.uid is None:
@@ -207,35 +258,26 @@ class Sandbox:
         return ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
-    def _bwrap_args(self):
-        return [*host_view(self.level.python),
-                "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp",
-                "--ro-bind", str(self.scratch / "grader"), INSIDE_GRADER,
-                "--ro-bind", str(self.submission), INSIDE_SUBMISSION,
-                "--chdir", INSIDE_SUBMISSION]
-
-    def spawn(self, **pipes):
-        """Start the worker process."""
-        command = self.worker_command()
-        process = subprocess.Popen(command, **pipes, **self.popen_kwargs())
-        _live_workers.add(process.pid)
-        return process
+    def spawn(self, control, **pipes):
+        """Start the worker process; `control` is the fd of its end of the control socket."""
+        command = self.worker_command(control)
+        self._fds["control"] = control
+        try:
+            return subprocess.Popen(command, **pipes, **self.popen_kwargs())
+        finally:
+            del self._fds["control"]
 
     # -- process attributes
 
     def popen_kwargs(self):
         inside = self.level.namespaces
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": self.limits.hash_seed,
                "HOME": "/tmp" if inside else str(self.tmp), "TMPDIR": "/tmp" if inside else str(self.tmp)}
-        kwargs = {"cwd": str(self.submission), "env": env, "start_new_session": True,
-                  "preexec_fn": self._limit_child, "close_fds": True,
-                  "pass_fds": () if self._args_fd is None else (self._args_fd,)}
-        if self.uid is not None and not inside:
-            kwargs.update(user=self.uid, group=self.uid, extra_groups=[])
-        return kwargs
+        return {"cwd": str(self.submission), "env": env, "start_new_session": True,
+                "preexec_fn": self._prepare_child, "close_fds": True, "pass_fds": tuple(self._fds.values())}
 
-    def _limit_child(self):
-        """Runs in the child between fork and exec: resource limits and fixed addresses."""
+    def _prepare_child(self):
+        """Runs in the child between fork and exec (system calls only): limits, cgroup, filter, uid."""
         limits = self.limits
         for name, value in ((resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_AS, limits.memory_bytes),
                             (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
@@ -243,10 +285,16 @@ class Sandbox:
             resource.setrlimit(name, (value, value))
         if self.uid is not None:  # counts processes of this uid only; root itself is exempt
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-        try:
-            ctypes.CDLL(None).personality(ADDR_NO_RANDOMIZE)
-        except (OSError, AttributeError):
-            pass
+        if limits.fixed_addresses:
+            _personality(ADDR_NO_RANDOMIZE)
+        if self.cgroup is not None:
+            self.cgroup.join()
+        if self._load_filter is not None:
+            self._load_filter()
+        if self.uid is not None and not self.level.namespaces:
+            os.setgroups([])
+            os.setresgid(self.uid, self.uid, self.uid)
+            os.setresuid(self.uid, self.uid, self.uid)
 
     def exit_status(self, returncode):
         """The worker's own exit status: negative for a signal, as subprocess reports it
@@ -268,17 +316,26 @@ class Sandbox:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        _live_workers.discard(process.pid)
         if self.uid is not None:
-            kill_uid(self.uid)
-        elif not self.level.namespaces:
-            kill_adopted_orphans()
+            kill_all_of(self.uid)
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
     def cleanup(self):
-        if self._args_fd is not None:
-            os.close(self._args_fd)
-            self._args_fd = None
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds = {}
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _personality(flags):
+    try:
+        ctypes.CDLL(None).personality(flags)
+    except (OSError, AttributeError):
+        pass
 
 
 @cache
@@ -306,7 +363,7 @@ def host_view(python):
         args += ["--ro-bind", str(prefix), str(prefix)]
     for hidden in _site_packages(prefix):  # installed packages, the grader's own among them
         args += ["--tmpfs", hidden]
-    return tuple(args + ["--proc", "/proc", "--dev", "/dev"])
+    return tuple(args + ["--dev", "/dev"])  # no /proc: nothing of any process to read
 
 
 def _within(path, folder):
@@ -320,9 +377,22 @@ def _site_packages(prefix):
     return [str(p) for p in candidates if p.is_dir()]
 
 
+def _compile_sources(folder):
+    """Byte-compile the submission's Python files beside them, so that each part's worker imports
+    them without compiling again. Compiling runs nothing; a file that does not compile is left
+    for the worker to report."""
+    for path in folder.rglob("*.py"):
+        cache = Path(importlib.util.cache_from_source(str(path)))
+        try:
+            py_compile.compile(str(path), cfile=str(cache), dfile=path.name, doraise=True)
+        except (py_compile.PyCompileError, ValueError, RecursionError, MemoryError, OSError):
+            continue
+        cache.parent.chmod(0o755)
+        cache.chmod(0o644)
+
+
 def _copy_tree(source, target):
-    """Copy regular files and folders only (the staged submission has nothing else)."""
-    target.mkdir(mode=0o755)
+    """Copy regular files and folders only (the staged submission has nothing else) into `target`."""
     for path in sorted(source.rglob("*")):
         destination = target / path.relative_to(source)
         if path.is_symlink():
@@ -332,56 +402,3 @@ def _copy_tree(source, target):
         elif path.is_file():
             shutil.copyfile(path, destination)
             destination.chmod(0o644)
-
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def become_subreaper():
-    """Make orphaned descendants of our workers our children instead of init's, so that
-    kill_adopted_orphans can find processes that escaped a worker's session."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def kill_adopted_orphans():
-    """SIGKILL our children that left our session: daemons a worker started and abandoned."""
-    ours = os.getsid(0)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        pid, parent, session = int(entry.name), int(fields[1]), int(fields[3])
-        if parent == os.getpid() and session != ours and pid not in _live_workers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (OSError, ChildProcessError):
-                pass
-
-
-def kill_uid(uid):
-    """SIGKILL every process that runs as `uid` (a worker uid, used by nothing else)."""
-    for _ in range(3):
-        found = False
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            uids = next((line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), [])
-            if str(uid) in uids:
-                found = True
-                try:
-                    os.kill(int(entry.name), signal.SIGKILL)
-                except OSError:
-                    pass
-        if not found:
-            return

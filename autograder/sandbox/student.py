@@ -1,17 +1,22 @@
 """The hidden suite's handle on one submission: typed calls to a sandboxed worker.
 
-One StudentCode serves one rubric part, with a worker of its own started on first use, so
-whatever student code does while one part is checked cannot touch another part. Once the
-worker dies (crash, timeout, exit) or the submission fails to load, every later call of the
-part raises that same failure at once: a part with a hanging `_backward` costs its own time
-budget and nothing more. Replies are checked for shape here; numbers arrive as float or
-Invalid (never anything that could pass a comparison by accident).
+`StudentCode` is what the hidden checks get as their `student` fixture. It turns each reply
+into typed values (numbers arrive as float or Invalid, never anything that could pass a
+comparison by accident; anything of the wrong shape is a malformed reply, the student's
+fault). Underneath, a transport carries the requests:
+  - `LiveTransport`: one request, one reply, over a part's channel;
+  - `PipelinedTransport`: the requests a check will make, known in advance, all sent at once
+    (the replies are read as the checks consume them);
+  - `ReferenceTransport`: no worker at all; the same probes run on the reference engine in
+    this process, to learn which requests the checks make (autograder/grading/casebook.py).
+Once a part's worker has died (crash, timeout, broken protocol), every later call of that
+part raises the same failure at once.
 """
-import time
+import json
 from dataclasses import dataclass
 
-from autograder.sandbox.client import StudentError, Worker, WorkerDied, WorkerFailure, decode_number
-from autograder.sandbox.isolation import INSIDE_SUBMISSION, Sandbox
+from autograder.sandbox.client import StudentError, WorkerDied, WorkerFailure, decode_number
+from autograder.text import printable
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,20 @@ class ParametersResult:
     length: int
 
 
+@dataclass(frozen=True)
+class Anatomy:
+    """An op's node taken apart (see the worker's `anatomy` probe); evidence for diagnoses only."""
+    default_origin: str  # __qualname__ of a new Value's _backward, e.g. "Value.__init__.<locals>.<lambda>"
+    attached_is_default: bool  # out._backward is still that function
+    other_functions: list  # names of out's other attributes that hold functions
+    inputs_rehooked: list  # [bool] per leaf: its _backward was replaced when out was built
+    hook_inside: bool  # a function nested in the op's method sets an attribute `_backward` itself
+    out_op: str  # out._op
+    direct_inputs: object  # [bool] per leaf: it is in out._prev; None if out has no _prev to read
+    returned: object  # what out._backward() returned: None, a float or Invalid
+    written: list  # per leaf, the names of its attributes other than .grad that out._backward() wrote
+
+
 def malformed(what):
     return WorkerDied("protocol", f"the code under test sent a malformed reply ({what})")
 
@@ -68,71 +87,125 @@ def ints(value, below):
     return value
 
 
+def flags(value, length):
+    if not isinstance(value, list) or len(value) != length or not all(type(b) is bool for b in value):
+        raise malformed("a list of flags")
+    return value
+
+
+def names(value, limit=10):
+    if not isinstance(value, list) or len(value) > limit or not all(isinstance(n, str) for n in value):
+        raise malformed("a list of names")
+    return [text(n, 60) for n in value]
+
+
+def text(value, limit=500):
+    return printable(value[:limit]) if isinstance(value, str) else ""
+
+
 def failure_from_error(error):
     if not isinstance(error, dict) or not isinstance(error.get("kind"), str):
         raise malformed("an error")
-    return StudentError(error["kind"], str(error.get("message", ""))[:500], str(error.get("where", ""))[:200],
-                        str(error.get("type", ""))[:60])
+    return StudentError(text(error["kind"], 40), text(error.get("message")), text(error.get("where"), 200),
+                        text(error.get("type"), 60))
 
 
-class StudentCode:
-    """Student code for one part: `prepare()` may start its worker early; the part's time
-    budget starts with `begin()` (or the first call)."""
+# ---------------------------------------------------------------- transports
 
-    def __init__(self, staged, level, limits, seconds, failure=None):
-        self.staged, self.level, self.limits, self.seconds = staged, level, limits, seconds
-        self.worker = None
-        self.failure = failure  # once set, every call raises it
-        self.loaded = None
-        self.begun = False
+class LiveTransport:
+    """One request, one reply."""
 
-    @property
-    def failed_to_load(self):
-        """The submission could not even be imported (or hung or died while importing)."""
-        return self.failure is not None and self.loaded is None
+    def __init__(self, channel, loaded):
+        self.channel, self.loaded = channel, loaded
+        self.failure = None
 
-    def prepare(self):
-        """Start the worker and ask it to load the submission, without waiting."""
-        if self.worker is None and self.failure is None:
-            sandbox = Sandbox(self.level, self.limits, self.staged.folder)
-            self.worker = Worker(sandbox, time.monotonic() + self.seconds).start()
-            base = INSIDE_SUBMISSION if self.level.namespaces else str(sandbox.submission)
-            self.worker.send("load", layout=self.staged.layout, root=f"{base}/{self.staged.root}")
-        return self
-
-    def begin(self):
-        """The part starts now: its time budget runs from here."""
-        self.prepare()
-        if not self.begun and self.worker is not None:
-            self.worker.deadline = time.monotonic() + self.seconds
-        self.begun = True
-        return self
-
-    def close(self):
-        if self.worker is not None:
-            self.worker.close()
-            self.worker = None
-
-    def call(self, operation, **args):
+    def call(self, operation, args):
         if self.failure is not None:
             raise self.failure.with_traceback(None)  # a fresh traceback, not one growing with each raise
         try:
-            self.begin()
-            if self.loaded is None:
-                self._finish_loading()
-            return self.worker.call(operation, **args)
+            return self.channel.call(operation, **args)
         except WorkerDied as died:
             self.failure = died
             raise
 
-    def _finish_loading(self):
-        try:
-            self.loaded = self.worker.receive()
-        except StudentError as error:
-            self.failure = error
-            raise
 
-    # -- typed operations (the protocol's docstring describes each)
+class PipelinedTransport(LiveTransport):
+    """The requests a part's checks make on a correct submission, sent before the checks run.
+
+    A check that asks something else (after a failure, to tell mistakes apart) gets the reply
+    of an identical earlier request, or its request is sent after the planned ones."""
+
+    def __init__(self, channel, loaded, planned, encoded=None):
+        super().__init__(channel, loaded)
+        self.planned = list(planned)  # in the order they are sent
+        self.replies = []  # reply value or StudentError of each planned request received so far
+        channel.send_all(planned, encoded)
+
+    def call(self, operation, args):
+        if self.failure is not None:
+            raise self.failure.with_traceback(None)
+        request = (operation, args)
+        try:
+            if len(self.replies) < len(self.planned) and self.planned[len(self.replies)] == request:
+                return self._answer(self._consume())
+            if request not in self.planned[:len(self.replies)]:
+                self.channel.send(operation, **args)
+                self.planned.append(request)
+                while self.planned[len(self.replies)] != request:
+                    self._consume()
+                return self._answer(self._consume())
+        except WorkerDied as died:
+            self.failure = died
+            raise
+        return self._answer(self.replies[self.planned.index(request)])
+
+    def _consume(self):
+        """The next reply in order (a value or a StudentError), kept for a later identical request."""
+        try:
+            reply = self.channel.receive()
+        except StudentError as error:
+            reply = error
+        self.replies.append(reply)
+        return reply
+
+    @staticmethod
+    def _answer(reply):
+        if isinstance(reply, StudentError):
+            raise reply.with_traceback(None)
+        return reply
+
+
+class ReferenceTransport:
+    """The worker's probes on the reference engine, in this process; records every request."""
+
+    def __init__(self, probes):
+        self.probes = probes
+        self.loaded = {"value_attributes": [], "engine_names": [], "nn_loaded": True, "nn_error": None}
+        self.requests = []
+
+    def call(self, operation, args):
+        self.requests.append((operation, json.loads(json.dumps(args))))
+        try:
+            value = self.probes.handlers()[operation](**args)
+        except Exception as error:  # the reference failing is a grader bug: say so loudly
+            raise AssertionError(f"the reference engine failed on a {operation} request: {error!r}") from error
+        return json.loads(json.dumps(value, allow_nan=False))
+
+
+# ---------------------------------------------------------------- typed calls
+
+class StudentCode:
+    """Typed calls to student code for one part (the protocol's docstring describes each)."""
+
+    def __init__(self, transport):
+        self.transport = transport
+
+    @property
+    def loaded(self):
+        return self.transport.loaded
+
+    def call(self, operation, **args):
+        return self.transport.call(operation, args)
 
     def op(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
         args = dict(op=op, leaves=leaves, leaf_grads=leaf_grads, operands=operands, upstream=upstream)
@@ -142,6 +215,25 @@ class StudentCode:
         return OpResult(decode_number(value.get("out")), numbers(value.get("leaf_grads"), len(leaves)),
                         value.get("changed") is True)
 
+    def anatomy(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
+        args = dict(op=op, leaves=leaves, leaf_grads=leaf_grads, operands=operands, upstream=upstream)
+        if exponent is not None:
+            args["exponent"] = exponent
+        value = self.call("anatomy", **args)
+        direct, written = value.get("direct_inputs"), value.get("written")
+        if not isinstance(written, list) or len(written) != len(leaves):
+            raise malformed("the attributes written")
+        returned = value.get("returned")
+        return Anatomy(text(value.get("default_origin"), 200), value.get("attached_is_default") is True,
+                       names(value.get("other_functions")), flags(value.get("inputs_rehooked"), len(leaves)),
+                       value.get("hook_inside") is True, text(value.get("out_op"), 20),
+                       None if direct is None else flags(direct, len(leaves)),
+                       None if returned is None else decode_number(returned), [names(w) for w in written])
+
+    def forward(self, nin, nouts, weights, xs):
+        value = self.call("forward", nin=nin, nouts=nouts, weights=weights, xs=xs)
+        return numbers(value.get("outputs"), len(xs))
+
     def backward(self, nodes, root):
         value = self.call("backward", nodes=nodes, root=root)
         return BackwardResult(ints(value.get("calls"), len(nodes)), numbers(value.get("grads"), len(nodes)))
@@ -150,7 +242,7 @@ class StudentCode:
         value = self.call("graph", program=program, seed=seed, closures=closures)
         steps = []
         for step in value.get("steps") if isinstance(value.get("steps"), list) else []:
-            if not isinstance(step, dict) or type(step.get("node")) is not int:
+            if not isinstance(step, dict) or type(step.get("node")) is not int or not 0 <= step["node"] < len(program):
                 raise malformed("a graph step")
             error = step.get("error")
             steps.append(GraphStep(step["node"], decode_number(step.get("out_grad")), numbers(step.get("before")),
@@ -160,10 +252,13 @@ class StudentCode:
     def parameters(self, nin, nouts):
         value = self.call("parameters", nin=nin, nouts=nouts)
         walk = value.get("walk")
-        if not isinstance(walk, list) or not all(isinstance(w, list) and len(w) == 3 for w in walk):
+        if not isinstance(walk, list) or not all(
+                isinstance(w, list) and len(w) == 3 and type(w[0]) is int and type(w[1]) is int and w[2] in ("w", "b")
+                for w in walk):
             raise malformed("the network's parameters")
         used = value.get("used")
-        if used is not None and not (isinstance(used, list) and len(used) == len(walk)):
+        if used is not None and not (isinstance(used, list) and len(used) == len(walk)
+                                     and all(type(u) is bool for u in used)):
             raise malformed("which parameters are used")
         returned = value.get("returned")
         if not isinstance(returned, dict):
@@ -172,7 +267,7 @@ class StudentCode:
         if isinstance(returned.get("items"), list):
             items = [self._item(item, len(walk)) for item in returned["items"]]
         length = returned.get("length") if type(returned.get("length")) is int else 0
-        return ParametersResult([tuple(w) for w in walk], used, str(returned.get("type", "?"))[:60], items, length)
+        return ParametersResult([tuple(w) for w in walk], used, text(returned.get("type", "?"), 60), items, length)
 
     @staticmethod
     def _item(item, walked):
@@ -182,8 +277,8 @@ class StudentCode:
             index = item["value"]
             return ("value", index if type(index) is int and -1 <= index < walked else -1)
         if "nested" in item:
-            return ("nested", str(item["nested"])[:60], item.get("length") if type(item.get("length")) is int else 0)
-        return ("other", str(item.get("other", "?"))[:60])
+            return ("nested", text(item["nested"], 60), item.get("length") if type(item.get("length")) is int else 0)
+        return ("other", text(item.get("other", "?"), 60))
 
     def train(self, nin, nouts, weights, xs, ys, learning_rate, steps):
         value = self.call("train", nin=nin, nouts=nouts, weights=weights, xs=xs, ys=ys,

@@ -1,0 +1,135 @@
+"""What a check's exception means for the student: a verdict and the words that explain it.
+
+Only failures of the student's code become feedback (a CheckFailed from a check, a
+WorkerFailure from the worker); any other exception is the grader's own fault and fails
+closed as an internal error.
+"""
+import difflib
+import re
+import sys
+from dataclasses import dataclass
+
+from autograder.grading.results import ERROR, FAILED, PASSED
+from autograder.hidden.checks import CheckFailed
+from autograder.sandbox.client import WorkerFailure
+from autograder.text import printable
+
+# Names every class or instance has, or that Python, dataclasses, typing or abc add to one: a
+# did-you-mean must never propose one of them.
+COMMON_NAMES = frozenset(dir(type)) | frozenset(dir(object)) | {
+    "__dict__", "__weakref__", "__module__", "__slots__", "__doc__", "__init_subclass__", "__class_getitem__",
+    "__annotations__", "__annotate__", "__firstlineno__", "__static_attributes__", "__type_params__",
+    "__orig_bases__", "__parameters__", "__abstractmethods__", "_abc_impl", "__dataclass_fields__",
+    "__dataclass_params__", "__match_args__", "__getstate__", "__hash__", "__eq__", "__weakrefoffset__"}
+# Names of the exercise's own Value: each is a method or attribute in its own right (`__rpow__` is
+# not a misspelt `__pow__`), so none is proposed for another.
+EXERCISE_NAMES = frozenset({
+    "data", "grad", "label", "_prev", "_op", "_backward", "backward", "__add__", "__radd__", "__mul__", "__rmul__",
+    "__pow__", "__rpow__", "__neg__", "__sub__", "__rsub__", "__truediv__", "__rtruediv__", "tanh", "exp", "relu",
+    "__repr__", "__init__", "__iadd__", "__imul__", "__isub__", "__itruediv__", "__lt__", "__gt__", "__le__",
+    "__ge__", "__float__", "__abs__"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str
+    message: str = ""
+    misconceptions: tuple = ()
+    evidence: tuple = ()
+
+
+def verdict(error, loaded, part_seconds):
+    """The Verdict for a check that raised `error` (None: it passed)."""
+    if error is None:
+        return Verdict(PASSED)
+    if isinstance(error, CheckFailed):
+        return Verdict(FAILED, str(error), tuple(error.misconceptions), tuple(error.evidence))
+    if isinstance(error, WorkerFailure):
+        return Verdict(FAILED, explain(error, loaded, part_seconds))
+    flaky = flaky_cause(error)
+    if flaky is not None:
+        cause = verdict(flaky, loaded, part_seconds) if flaky is not error else Verdict(ERROR)
+        return Verdict(FAILED, "the same input gave different results on different runs (does your code keep state "
+                               "between calls?)" + (f": {cause.message}" if cause.outcome == FAILED else ""))
+    return Verdict(ERROR, f"internal grader error ({type(error).__name__}: {error}); this is not your fault, "
+                          "tell your instructor")
+
+
+def explain(failure, loaded, part_seconds):
+    """The student's message for a worker failure."""
+    where = f" ({failure.where})" if failure.where else ""
+    if failure.kind == "not_implemented":
+        return f"not implemented yet{where}"
+    if failure.kind == "missing":
+        return failure.message + did_you_mean(failure.message, loaded) + where
+    if failure.kind == "load":
+        file = failure.where.partition(",")[0] if failure.where.endswith("in <module>") else "the submission"
+        return f"{file} could not be imported: {failure.message}{where}{unavailable_module(failure)}"
+    if failure.kind == "student":
+        kind = f"{failure.type_name}: " if failure.type_name else ""
+        return f"your code raised {kind}{failure.message}{where}{operator_hint(failure.message)}"
+    if failure.kind == "timeout":
+        return f"{failure.message}: this part's {part_seconds:g} s ran out (an endless loop?)"
+    if failure.kind == "bad_output":
+        return failure.message + where + operator_hint(failure.message)
+    return failure.message + where
+
+
+def unavailable_module(failure):
+    """For `import numpy` (or any module outside the standard library and the submission): why."""
+    match = re.fullmatch(r"No module named '([\w.]+)'", failure.message)
+    if failure.type_name not in ("ModuleNotFoundError", "ImportError") or not match:
+        return ""
+    name = match.group(1).partition(".")[0]
+    if name in sys.stdlib_module_names:
+        return ""
+    return (f": grading runs with Python's standard library and the submission's own files only, and {name} is "
+            "neither; remove the import (`math` and plain floats do all the exercise needs)")
+
+
+def did_you_mean(message, loaded):
+    """" (found `pow`)" when Value has the wanted method under another spelling: the same name but
+    for underscores and case (`pow`, `_pow_`, `ReLU`, `tan_h`), or a near one (`power`, `__mult__`)."""
+    if not loaded or not message.startswith("Value has no method "):
+        return ""
+    wanted = message.rsplit(" ", 1)[-1]
+    candidates = {core(n): printable(n) for n in loaded.get("value_attributes", [])
+                  if isinstance(n, str) and n not in COMMON_NAMES and n not in EXERCISE_NAMES and core(n)}
+    found = candidates.get(core(wanted)) or next(
+        (candidates[c] for c in difflib.get_close_matches(core(wanted), list(candidates), n=1, cutoff=0.75)), None)
+    if not found:
+        return ""
+    hint = f" (found `{found}`"
+    if wanted.startswith("__") and not found.startswith("__"):
+        hint += f": Python's operators call the dunder method `{wanted}`"
+    return hint + ")"
+
+
+def core(name):
+    """A method name without underscores and case: `__pow__`, `_pow` and `POW` are all `pow`."""
+    return name.replace("_", "").lower()
+
+
+OPERATORS = {"+": "__add__", "-": "__sub__", "*": "__mul__", "/": "__truediv__", "** or pow()": "__pow__"}
+REFLECTED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__", "** or pow()": "__rpow__"}
+
+
+def operator_hint(message):
+    """For `value ** 2` or `2 + value` failing: the Value method Python looked for, which may be missing."""
+    match = re.search(r"unsupported operand type\(s\) for (.+?): '(int|float|Value)' and '(int|float|Value)'", message)
+    if not match or match.group(1) not in OPERATORS or "Value" not in match.group(2, 3):
+        return ""
+    left, right = ("value" if name == "Value" else "number" for name in match.group(2, 3))
+    method = (OPERATORS if left == "value" else REFLECTED)[match.group(1)]
+    why = " (sum() starts from 0, so it needs __radd__)" if method == "__radd__" else ""
+    return (f". For `{left} {match.group(1).split()[0]} {right}` Python calls Value.{method}{why}: is {method} "
+            "missing from engine.py?")
+
+
+def flaky_cause(error):
+    """The failure inside hypothesis's Flaky error, or None if `error` is not one."""
+    from hypothesis.errors import Flaky
+    if not isinstance(error, Flaky):
+        return None
+    inner = getattr(error, "exceptions", None)
+    return inner[0] if inner else error

@@ -1,0 +1,508 @@
+"""The probes: everything the worker does with a submission's classes, one function per request.
+
+Standard library only. The worker runs these on the student's `Value` and `MLP` inside the
+sandbox; the grader runs the very same code on the reference engine in its own process, to
+learn which requests its checks will make (see autograder/grading/casebook.py). Every value
+going back is plain data: numbers pass through `number()`, text through `safe_text()`.
+"""
+import builtins
+import importlib
+import importlib.util
+import os
+import random
+import sys
+from math import isinf, isnan
+from types import CodeType
+
+__builtins__ = dict(vars(builtins))  # the functions below keep the real builtins whatever student code patches
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAX_NAMES = 200
+MAX_MESSAGE = 500
+MAX_ITEMS = 10_000
+
+
+def sibling(name):
+    """A module of this folder, loaded privately: not in sys.modules, so student code cannot find it."""
+    spec = importlib.util.spec_from_file_location(f"_worker_{name}", os.path.join(HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+handed = sibling("handed")
+lesson = sibling("lesson")
+
+
+class Failure(Exception):
+    """A reason to reply with an error of a given kind (the kinds are listed in main.py)."""
+
+    def __init__(self, kind, message, type_="", where=""):
+        super().__init__(message)
+        self.kind, self.message, self.type, self.where = kind, message, type_, where
+
+    def as_data(self):
+        return {"kind": self.kind, "message": self.message, "type": self.type, "where": self.where}
+
+
+# ---------------------------------------------------------------- plain data out
+
+def number(x):
+    """A student-produced number as JSON-safe data; anything odd is marked invalid."""
+    if type(x) is bool:
+        return {"invalid": f"a bool ({x})"}
+    if type(x) is int:
+        return float(x) if abs(x) < 2 ** 1000 else {"invalid": "an int too large for a float"}
+    if type(x) is float:
+        if isnan(x):
+            return {"invalid": "NaN"}
+        if isinf(x):
+            return {"invalid": "infinity" if x > 0 else "-infinity"}
+        return x
+    return {"invalid": f"a {type_name(x)}, not a float"}
+
+
+def type_name(x):
+    try:
+        return str(type(x).__name__)[:60]
+    except BaseException:
+        return "object"
+
+
+def safe_text(get):
+    """str() of something student code controls, bounded, never raising."""
+    try:
+        text = str.__str__(str(get()))  # an exact str, even if __str__ returned a subclass
+    except BaseException:
+        return "<unprintable>"
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+class Submission:
+    """Where the submission lives, to tell student frames from others in a traceback."""
+    root = os.getcwd()
+
+
+def where_in_submission(tb):
+    """'engine.py, line 42, in _backward' for the deepest frame of student code."""
+    found = ""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = os.path.abspath(code.co_filename)
+        if path.startswith(Submission.root + os.sep):
+            found = f"{os.path.relpath(path, Submission.root)}, line {tb.tb_lineno}, in {code.co_name}"
+        tb = tb.tb_next
+    return found
+
+
+def failure_from(error, kind="student"):
+    if isinstance(error, Failure):
+        return error
+    if isinstance(error, NotImplementedError):
+        kind = "not_implemented"
+    message = safe_text(lambda: error)
+    if isinstance(error, SyntaxError):
+        message = f"{os.path.basename(error.filename or '?')}, line {error.lineno}: {error.msg}"
+    if isinstance(error, (SystemExit, KeyboardInterrupt)):
+        message = f"{type_name(error)} raised: student code may not exit or interrupt the grader"
+    if isinstance(error, RecursionError):
+        message = "maximum recursion depth exceeded (a recursive function that never stops, or a very deep graph)"
+    return Failure(kind, message, type_name(error), where_in_submission(error.__traceback__))
+
+
+# ---------------------------------------------------------------- load
+
+def load(layout, root):
+    """Import engine.py and nn.py from the submission; (Probes, the load reply)."""
+    Submission.root = os.path.abspath(root)
+    sys.path.insert(0, os.path.dirname(Submission.root) if layout == "package" else Submission.root)
+    prefix = os.path.basename(Submission.root) + "." if layout == "package" else ""
+    try:
+        engine = importlib.import_module(prefix + "engine")
+    except BaseException as error:
+        raise failure_from(error, "load")
+    value_class = getattr(engine, "Value", None)
+    if not isinstance(value_class, type):
+        raise Failure("missing", "engine.py defines no class named Value", "", "engine.py")
+    nn_failure, mlp_class = None, None
+    try:
+        nn = importlib.import_module(prefix + "nn")
+        mlp_class = getattr(nn, "MLP", None) or getattr(engine, "MLP", None)
+    except BaseException as error:
+        nn_failure = failure_from(error, "load")
+        mlp_class = getattr(engine, "MLP", None)
+    reply = {
+        "value_attributes": public_names(value_class),
+        "engine_names": public_names(engine),
+        "nn_loaded": nn_failure is None,
+        "nn_error": None if nn_failure is None else nn_failure.as_data(),
+    }
+    return Probes(value_class, mlp_class, nn_failure), reply
+
+
+def public_names(obj):
+    """The attribute names of obj, minus those every object has."""
+    try:
+        names = [str.__str__(str(n))[:60] for n in dir(obj) if n not in dir(object)]
+    except BaseException:
+        return []
+    return names[:MAX_NAMES]
+
+
+# ---------------------------------------------------------------- the probes
+
+BINARY = {"add": "__add__", "mul": "__mul__"}
+UNARY = {"tanh": "tanh", "exp": "exp", "relu": "relu"}
+METHODS = {**BINARY, "pow": "__pow__", **UNARY}
+MISSING = object()
+
+
+def code_of(function):
+    """The code object of a function or method, or None."""
+    try:
+        code = getattr(function, "__code__", None)
+    except Exception:
+        return None
+    return code if type(code) is CodeType else None
+
+
+def attributes(obj):
+    """{name: value} of an object's own attributes (its __dict__ or its slots), bounded."""
+    try:
+        own = getattr(obj, "__dict__", None)
+        names = list(own) if type(own) is dict else [n for c in type(obj).__mro__ for n in getattr(c, "__slots__", ())]
+        return {str.__str__(n)[:60]: getattr(obj, n, MISSING) for n in names[:50] if type(n) is str}
+    except Exception:
+        return {}
+
+
+def set_grad(value, grad):
+    """value.grad = grad, which the grader does itself: if that fails outside student code, say so
+    without blaming student code for the grader's step."""
+    try:
+        value.grad = grad
+    except Exception as error:
+        failure = failure_from(error)
+        if failure.where:  # student code (a property, a __setattr__) raised
+            raise failure
+        raise Failure("bad_output", f"the grader could not set a Value's `.grad` ({failure.type}: {failure.message}): "
+                                    "the exercise keeps each gradient in `.grad`, as the given Value.__init__ does")
+
+
+def inputs_of(value):
+    """The nodes in value._prev (a set, tuple or list), or None if it has none to read."""
+    try:
+        prev = getattr(value, "_prev", None)
+        return None if prev is None else list(iter(prev))[:1000]
+    except Exception:
+        return None
+
+
+def assigns_backward_inside(method):
+    """Whether a function nested in `method` (its inner _backward) sets an attribute `_backward`
+    itself: `out._backward = _backward` indented into the function it attaches."""
+    for _ in range(5):
+        inner = getattr(method, "__wrapped__", None)
+        if inner is None:
+            break
+        method = inner
+    code = code_of(method)
+    nested = [c for c in code.co_consts if type(c) is CodeType] if code is not None else []
+    for _ in range(4):
+        if any("_backward" in c.co_names for c in nested):
+            return True
+        nested = [c for n in nested for c in n.co_consts if type(c) is CodeType]
+    return False
+
+
+class Probes:
+    """The requests a worker answers, on one submission's (or the reference's) classes."""
+
+    def __init__(self, value_class, mlp_class=None, nn_failure=None):
+        self.Value, self.MLP, self.nn_failure = value_class, mlp_class, nn_failure
+
+    def handlers(self):
+        return {"op": self.op, "backward": self.backward, "graph": self.graph, "parameters": self.parameters,
+                "train": self.train, "anatomy": self.anatomy, "forward": self.forward}
+
+    # -- building blocks
+
+    def need_value_method(self, name):
+        if not callable(getattr(self.Value, name, None)):
+            raise Failure("missing", f"Value has no method {name}")
+
+    def need_mlp(self):
+        if not isinstance(self.MLP, type):
+            raise self.nn_failure or Failure("missing", "no class named MLP (expected in nn.py)")
+
+    def new_value(self, x, children=()):
+        return self.Value(x, tuple(children)) if children else self.Value(x)
+
+    def check_is_value(self, out, what):
+        if not isinstance(out, self.Value):
+            raise Failure("bad_output", f"{what} returned a {type_name(out)}, not a Value")
+
+    def apply_op(self, name, operands, exponent=None):
+        """Build one node with the student's own operator."""
+        a = operands[0]
+        if name in BINARY:
+            self.need_value_method(BINARY[name])
+            return a + operands[1] if name == "add" else a * operands[1]
+        if name == "pow":
+            self.need_value_method("__pow__")
+            return a ** exponent
+        if name in UNARY:
+            self.need_value_method(UNARY[name])
+            return getattr(a, UNARY[name])()
+        raise Failure("bad_request", f"unknown op {name!r}")
+
+    # -- one primitive op, one node
+
+    def op(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
+        values = [self.new_value(x) for x in leaves]
+        for value, grad in zip(values, leaf_grads):
+            set_grad(value, grad)
+        args = [values[i] if type(i) is int else i["const"] for i in operands]
+        out = self.apply_op(op, args, exponent)
+        self.check_is_value(out, op)
+        set_grad(out, upstream)
+        backward_fn = out._backward
+        if not callable(backward_fn):
+            what = "None" if backward_fn is None else f"a {type_name(backward_fn)}"
+            same = getattr(self.new_value(0.0), "_backward", 0) is None and backward_fn is None
+            raise Failure("bad_output", f"{op}: out._backward is {what}" + (", as in every new Value" if same else "")
+                          + ", not a function: the op never attaches its own `_backward`, which passes out.grad on "
+                            "to the inputs (`out._backward = _backward`)")
+        backward_fn()
+        grads = [number(v.grad) for v in values]
+        return {"out": number(out.data), "leaf_grads": grads, "changed": grads != [number(g) for g in leaf_grads]}
+
+    # -- why an op's _backward changed no gradient: evidence for the diagnosis, never for a score
+
+    def anatomy(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
+        """The op request's node taken apart: where `out._backward` comes from, whether the inputs
+        are out's direct inputs, what calling `out._backward()` once returned and which attributes
+        of the inputs it wrote (other than .grad)."""
+        values = [self.new_value(x) for x in leaves]
+        for value, grad in zip(values, leaf_grads):
+            set_grad(value, grad)
+        default = code_of(getattr(self.new_value(0.0), "_backward", None))
+        out = self.apply_op(op, [values[i] if type(i) is int else i["const"] for i in operands], exponent)
+        self.check_is_value(out, op)
+        backward_fn = getattr(out, "_backward", None)
+        attached = code_of(backward_fn)
+        inputs = inputs_of(out)
+        before = [attributes(v) for v in values]
+        set_grad(out, upstream)
+        returned = backward_fn() if callable(backward_fn) else None
+        return {
+            "default_origin": safe_text(lambda: getattr(self.new_value(0.0)._backward, "__qualname__", "")),
+            "attached_is_default": attached is not None and attached is default,
+            "other_functions": [name for name, v in attributes(out).items()
+                                if name != "_backward" and code_of(v) not in (None, default)][:10],
+            "inputs_rehooked": [code_of(getattr(v, "_backward", None)) not in (None, default) for v in values],
+            "hook_inside": assigns_backward_inside(getattr(self.Value, METHODS[op], None)),
+            "out_op": safe_text(lambda: out._op)[:20] if type(getattr(out, "_op", None)) is str else "",
+            "direct_inputs": None if inputs is None else [any(v is x for x in inputs) for v in values],
+            "returned": None if returned is None else number(returned),
+            "written": [sorted(name for name, now in attributes(v).items()
+                               if name != "grad" and now is not old.get(name, MISSING))[:10]
+                        for v, old in zip(values, before)],
+        }
+
+    # -- Value.backward() on a graph of the grader's closures
+
+    def backward(self, nodes, root):
+        """Nodes come in any order (the grader shuffles them); each lists its inputs by index."""
+        self.need_value_method("backward")
+        self._scramble_addresses(len(nodes))
+        values = [None] * len(nodes)
+        for index in range(len(nodes)):
+            self._build_backward_node(nodes, values, index)
+        if not all(hasattr(value, "grad") for value in values):
+            raise Failure("bad_output", "a new Value has no attribute `grad`: the exercise keeps each gradient in "
+                                        "`.grad`, which the given Value.__init__ sets (`self.grad = 0.0`)")
+        calls = []
+        limit = 10 * len(values) + 10
+        for index, value in enumerate(values):
+            inputs = [(values[i], w) for i, w in nodes[index]["inputs"]]
+            value._backward = handed.grader_closure(value, inputs, handed.call_recorder(calls, index, limit))
+        try:
+            values[root].backward()
+        except handed.Runaway:
+            raise Failure("student", f"backward() called _backward more than {limit} times on a graph of "
+                                     f"{len(values)} nodes", "Runaway")
+        return {"calls": list(calls), "grads": [number(v.grad) for v in values]}
+
+    def _scramble_addresses(self, count):
+        """Make and drop `count` Values in a shuffled order, so that the nodes built next get memory
+        addresses in no particular order: sorting nodes by id() is then no topological sort."""
+        spare = [self.new_value(0.0) for _ in range(count)]
+        order = list(range(count))
+        random.Random(count).shuffle(order)
+        for index in order:
+            spare[index] = None
+
+    def _build_backward_node(self, nodes, values, index):
+        """values[index], built after its inputs (iteratively: graphs may be deep)."""
+        stack = [index]
+        while stack:
+            i = stack[-1]
+            if values[i] is not None:
+                stack.pop()
+                continue
+            missing = [j for j, _ in nodes[i]["inputs"] if values[j] is None]
+            if missing:
+                stack.extend(missing)
+                continue
+            children = [values[j] for j, _ in nodes[i]["inputs"]]
+            value = self.new_value(nodes[i]["data"], children)
+            if type(getattr(value, "_prev", None)) is set:
+                value._prev = handed.OrderedPrev(children)
+            values[i] = value
+            stack.pop()
+
+    # -- one op's _backward inside a DAG, the grader walking it
+
+    def graph(self, program, seed, closures):
+        """Build the DAG: ["leaf", x] and ["node", data, [inputs]] with the plain constructor, the op
+        under test with the student's operator; nodes listed in `closures` get the grader's
+        _backward. Then walk it in reverse, calling each node's _backward once."""
+        nodes, inputs = [], []
+        for name, *rest in program:
+            if name == "leaf":
+                refs, out = [], self.new_value(rest[0])
+            elif name == "node":  # ["node", data, [input indices]]
+                refs = list(rest[1])
+                out = self.new_value(rest[0], [nodes[r] for r in refs])
+            elif name == "pow":  # ["pow", i, exponent]
+                refs, out = [rest[0]], self.apply_op(name, [nodes[rest[0]]], rest[1])
+            else:  # [op, i] or [op, i, j] or [op, i, {"const": c}]
+                refs = [r for r in rest if type(r) is int]
+                out = self.apply_op(name, [nodes[r] if type(r) is int else r["const"] for r in rest])
+            self.check_is_value(out, name)
+            nodes.append(out)
+            inputs.append(sorted(set(refs)))
+        for index, weights in closures.items():
+            node = nodes[int(index)]
+            node._backward = handed.grader_closure(node, [(nodes[i], w) for i, w in weights])
+        steps = []
+        set_grad(nodes[-1], seed)
+        for index in reversed(range(len(nodes))):
+            if not inputs[index]:
+                continue
+            node = nodes[index]
+            before = [number(nodes[i].grad) for i in inputs[index]]
+            error = None
+            try:
+                node._backward()
+            except BaseException as raised:
+                error = failure_from(raised).as_data()
+            steps.append({"node": index, "out_grad": number(node.grad), "before": before,
+                          "after": [number(nodes[i].grad) for i in inputs[index]], "error": error})
+        return {"data": [number(n.data) for n in nodes], "steps": steps, "grads": [number(n.grad) for n in nodes]}
+
+    # -- the network
+
+    def walk_parameters(self, mlp):
+        """[(layer, neuron, role, Value)] read from the given Layer/Neuron structure."""
+        found = []
+        try:
+            for i, layer in enumerate(mlp.layers):
+                for j, neuron in enumerate(layer.neurons):
+                    own = [(i, j, "w", w) for w in neuron.w] + [(i, j, "b", neuron.b)]
+                    self.need_values(neuron, own)
+                    found += own
+        except (AttributeError, TypeError) as error:
+            raise Failure("missing", "could not find the network's weights: MLP must keep .layers, Layer .neurons "
+                                     f"and Neuron .w and .b as in the given code ({safe_text(lambda e=error: e)})")
+        return found
+
+    def need_values(self, neuron, own):
+        """Every weight and bias of a neuron must be a Value, or nothing can train it: say which is not."""
+        for n, (i, j, role, item) in enumerate(own):
+            if not isinstance(item, self.Value):
+                index = f"[{n}]" if role == "w" else ""
+                raise Failure("bad_output", f"{type_name(neuron)}.{role}{index} is a {type_name(item)}, not a Value "
+                                            f"(in layers[{i}].neurons[{j}]): every weight and bias must be a Value, "
+                                            "as the given Neuron makes them, so that backward() gives it a gradient "
+                                            "and training can update it")
+
+    def network_with(self, nin, nouts, weights):
+        """MLP(nin, nouts) with every weight and bias set to `weights` (in walk order)."""
+        self.need_mlp()
+        model = self.MLP(nin, nouts)
+        walk = self.walk_parameters(model)
+        if len(walk) != len(weights):
+            raise Failure("bad_output", f"MLP({nin}, {nouts}) has {len(walk)} weights and biases, "
+                                        f"expected {len(weights)}")
+        for (i, j, role, value), weight in zip(walk, weights):
+            try:
+                value.data = weight
+            except Exception as error:
+                failure = failure_from(error)
+                if failure.where:  # student code (a property, a __setattr__) raised
+                    raise failure
+                raise Failure("bad_output", f"the grader could not set the weights of MLP({nin}, {nouts}): setting "
+                                            f"layers[{i}].neurons[{j}].{role}.data raised {failure.type}: "
+                                            f"{failure.message}")
+        return model
+
+    def describe(self, item, index_of):
+        if isinstance(item, self.Value):
+            return {"value": index_of.get(id(item), -1)}
+        if isinstance(item, (list, tuple)):
+            return {"nested": type_name(item), "length": len(item)}
+        return {"other": type_name(item)}
+
+    def reachable(self, out):
+        seen, stack = set(), [out]
+        while stack and len(seen) < 100_000:
+            node = stack.pop()
+            if isinstance(node, self.Value) and id(node) not in seen:
+                seen.add(id(node))
+                stack.extend(getattr(node, "_prev", ()))
+        return seen
+
+    def parameters(self, nin, nouts):
+        self.need_mlp()
+        model = self.MLP(nin, nouts)
+        walk = self.walk_parameters(model)
+        index_of = {id(v): n for n, (_, _, _, v) in enumerate(walk)}
+        try:  # which weights the forward pass really uses; unknown if the forward pass fails
+            out = model([0.5] * nin)
+            used = self.reachable(out[0] if isinstance(out, list) and out else out)
+        except Exception:
+            used = None
+        returned = model.parameters()
+        description = {"type": type_name(returned)}
+        if isinstance(returned, (list, tuple)):
+            description["items"] = [self.describe(item, index_of) for item in list(returned)[:MAX_ITEMS]]
+            description["length"] = len(returned)
+        return {"walk": [[i, j, role] for i, j, role, _ in walk],
+                "used": None if used is None else [id(v) in used for _, _, _, v in walk],
+                "returned": description}
+
+    def train(self, nin, nouts, weights, xs, ys, learning_rate, steps):
+        with handed.creation_order(self.Value):  # the same _prev order on every machine
+            model = self.network_with(nin, nouts, weights)
+            out = model(xs[0])
+            self.check_is_value(out, f"MLP({nin}, {nouts})(x)")
+            try:
+                losses = lesson.train(model, xs, ys, learning_rate, steps)
+            except BaseException as error:
+                failure = failure_from(error)
+                if failure.where or failure.kind != "student":
+                    raise failure
+                raise Failure("bad_output", f"training failed with {failure.type}: {failure.message}, raised by the "
+                                            "lesson's training loop itself (`loss = sum((yout - ygt) ** 2 ...)`, "
+                                            "`p.grad = 0.0`, `loss.backward()`, `p.data -= learning_rate * p.grad`) "
+                                            "on what your network and its parameters() gave it")
+        return {"losses": [number(loss) for loss in losses]}
+
+    def forward(self, nin, nouts, weights, xs):
+        """The outputs of MLP(nin, nouts) with the given weights on each input of `xs`: evidence for
+        naming how a network differs from the lecture's."""
+        model = self.network_with(nin, nouts, weights)
+        outputs = [model(x) for x in xs]
+        return {"outputs": [number(out.data) if isinstance(out, self.Value) else number(out) for out in outputs]}

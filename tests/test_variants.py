@@ -1,0 +1,57 @@
+"""The grader on whole submissions written the way students write micrograd (tests/variants/).
+
+Each folder under tests/variants/ holds a submission (engine.py, nn.py) and `expected.toml`: the
+points of every part, the whole feedback of every part that loses its points, and every
+given-code warning, exactly. A diagnosis ("likely: ...") is pinned word for word, so each one in
+the corpus has been read against the code it describes: right, or none at all.
+
+Unlike tests/mutants.py (one small edit of the solution each), these are whole files: the
+lecture's notebook imports pasted into engine.py, Karpathy's micrograd package, tanh built from
+other operations, a bias kept as a float, edits of the given code next to right answers.
+"""
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.session import grade
+from autograder.sandbox.isolation import detect
+
+CORPUS = Path(__file__).resolve().parent / "variants"
+VARIANTS = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.toml").is_file())
+QUICK = {"blanks-only", "tanh-composed", "given-code-edits"}  # the rest runs with --run-slow
+
+
+def expected(name):
+    return tomllib.loads((CORPUS / name / "expected.toml").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def machine_warning():
+    """The sandbox's own warning on a machine with weaker isolation: not the submission's."""
+    return detect("auto").warning
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in VARIANTS])
+def test_variant_gets_exactly_its_points_feedback_and_warnings(name, machine_warning):
+    result = grade(CORPUS / name)
+    want = expected(name)
+    assert result.internal_errors == [] and result.problem == ""
+    assert {part.id: part.points for part in result.parts} == want["points"]
+    assert {part.id: "\n".join(part.feedback) for part in result.parts if not part.passed} == want["feedback"]
+    assert [w for w in result.warnings if w != machine_warning] == want["warnings"]
+
+
+def test_the_corpus_is_whole_and_consistent():
+    assert len(VARIANTS) >= 15
+    for name in VARIANTS:
+        want = expected(name)
+        assert sorted((CORPUS / name).glob("*.py")) == [CORPUS / name / "engine.py", CORPUS / name / "nn.py"]
+        lost = {part for part, points in want["points"].items() if points == 0}
+        assert set(want["feedback"]) == lost, name  # feedback for each lost part, and only for those
+
+
+def test_only_filling_in_the_blanks_gives_no_warning_and_each_edit_is_reported():
+    assert expected("blanks-only")["warnings"] == []
+    edited = [name for name in VARIANTS if expected(name)["warnings"]]
+    assert len(edited) >= 10
