@@ -5,6 +5,7 @@ from pathlib import Path
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubric.toml"
 PART_IDS = ("add", "mul", "pow", "tanh", "exp", "relu", "backward", "parameters", "convergence")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's, for a part's test
 
 
 class RubricError(ValueError):
@@ -16,6 +17,7 @@ class Part:
     id: str
     title: str
     points: float
+    visibility: str = "visible"  # when Gradescope shows the part's result to the student
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,11 @@ def load_rubric(path=None):
         points = entry.get("points")
         if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
             raise RubricError(f"{path}: parts.{part_id}.points must be a number >= 0, not {points!r}")
-        result.append(Part(part_id, str(entry.get("title", part_id)), float(points)))
+        visibility = entry.get("visibility", "visible")
+        if visibility not in VISIBILITIES:
+            raise RubricError(f"{path}: parts.{part_id}.visibility must be one of {', '.join(VISIBILITIES)}, "
+                              f"not {visibility!r}")
+        result.append(Part(part_id, str(entry.get("title", part_id)), float(points), visibility))
     seconds = data.get("limits", {}).get("part_seconds", 10)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
         raise RubricError(f"{path}: limits.part_seconds must be a positive number, not {seconds!r}")
