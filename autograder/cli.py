@@ -40,7 +40,53 @@ def build_parser():
     grade.add_argument("--sandbox", choices=("auto", "strict", "process"), default="auto",
                        help="auto: strongest isolation available, warn if weak (default); strict: refuse to grade "
                             "without namespace isolation (bubblewrap); process: process limits only")
+    grade.add_argument("--html", metavar="DIR",
+                       help="also write one self-contained HTML page per submission (the part table, and a "
+                            "picture of each failure: the failing computation graph, the loss curve) and a class "
+                            "page, DIR/index.html; open them in any browser. Needs the html extra "
+                            "(pip install 'micrograd-autograder[html]') and graphviz's `dot` for graphs")
+    add_grade_all(verbs)
+    add_export(verbs)
     return parser
+
+
+def add_grade_all(verbs):
+    grade_all = verbs.add_parser(
+        "grade-all",
+        help="grade a whole class into a gradebook, in parallel and resumably",
+        description="Grade every student's submission in DIR: one folder or .zip per student, named by student id, "
+                    "or nbgrader's submitted/<student>/<assignment>/. Writes OUT/gradebook.csv, OUT/results/ (each "
+                    "student's result, saved as soon as it is known) and OUT/gradescope/ (Gradescope results.json "
+                    "per student). Run it again after an interruption: it grades only what is missing.",
+    )
+    grade_all.add_argument("directory", metavar="DIR", help="the folder of submissions")
+    grade_all.add_argument("--out", required=True, metavar="OUT", help="folder for the gradebook and the results")
+    grade_all.add_argument("--jobs", type=int, metavar="N", help="submissions graded at once (default: all cores)")
+    grade_all.add_argument("--force", action="store_true", help="grade again the students an earlier run graded")
+    grade_all.add_argument("--assignment", default="micrograd",
+                           help="the assignment's folder name in nbgrader's layout (default: %(default)s)")
+    grade_all.add_argument("--rubric", metavar="FILE", help="rubric TOML file (default: the bundled rubric.toml)")
+    grade_all.add_argument("--sandbox", choices=("auto", "strict", "process"), default="auto",
+                           help="isolation of student code, as for `grade` (default: %(default)s)")
+    grade_all.add_argument("--scheduler", metavar="ADDRESS",
+                           help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the cluster extra)")
+    grade_all.add_argument("--html", metavar="DIR", help="also write an HTML page per student and a class page")
+
+
+def add_export(verbs):
+    export = verbs.add_parser("export", help="package the grader for another platform",
+                              description="Package the grader for another grading platform.")
+    targets = export.add_subparsers(dest="target", metavar="TARGET", required=True)
+    gradescope = targets.add_parser(
+        "gradescope",
+        help="build the Gradescope autograder zip",
+        description="Build the zip to upload as a Gradescope programming assignment's autograder: setup.sh, "
+                    "run_autograder, the rubric, this package and its dependencies as wheels (installed offline). "
+                    "Each rubric part becomes one Gradescope test; its `visibility` in the rubric applies.",
+    )
+    gradescope.add_argument("--out", default="autograder.zip", metavar="FILE.zip",
+                            help="where to write the zip (default: %(default)s)")
+    gradescope.add_argument("--rubric", metavar="FILE", help="rubric TOML file (default: the bundled rubric.toml)")
 
 
 def main(argv=None):
@@ -51,6 +97,15 @@ def main(argv=None):
         return release.main(source=args.source, dest=args.dest, check=args.check)
     if args.verb == "grade":
         from autograder import grade
-        return grade.main(paths=args.paths, as_json=args.as_json, rubric=args.rubric, sandbox=args.sandbox)
+        return grade.main(paths=args.paths, as_json=args.as_json, rubric=args.rubric, sandbox=args.sandbox,
+                          html=args.html)
+    if args.verb == "grade-all":
+        from autograder import grade_all
+        return grade_all.main(directory=args.directory, out=args.out, jobs=args.jobs, force=args.force,
+                              assignment=args.assignment, rubric=args.rubric, sandbox=args.sandbox,
+                              scheduler=args.scheduler, html=args.html)
+    if args.verb == "export":
+        from autograder import export
+        return export.main(target=args.target, out=args.out, rubric=args.rubric)
     parser.print_help(sys.stderr)
     return 2
