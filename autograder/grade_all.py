@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from autograder.batch.gradebook import write_gradebook
 from autograder.batch.records import RecordStore, write_atomically
 from autograder.batch.students import ClassFolderError, file_name, find_submissions, printable
-from autograder.grading.results import ERROR, FAILED, CheckResult, GradeResult, PartResult
+from autograder.grading.results import ERROR, FAILED, GradeResult, uniform_parts
 from autograder.grading.rubric import RubricError, load_rubric
 from autograder.reports import gradescope
 from autograder.sandbox.isolation import SandboxUnavailable, detect
@@ -178,9 +178,8 @@ def received(submission, outcome, rubric):
 
 def unusable(submission, rubric, outcome, message):
     """A result in which every part scores 0 for the same reason."""
-    parts = tuple(PartResult(p.id, p.title, p.points, (CheckResult(p.id, "submission", outcome, message),))
-                  for p in rubric.parts)
-    return GradeResult(printable(submission.student), parts, "not graded", 0.0, message)
+    return GradeResult(printable(submission.student), uniform_parts(rubric.parts, outcome, message), "not graded",
+                       0.0, message)
 
 
 def write_outputs(out, graded, rubric):

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import cache
 from pathlib import Path
 
 from rich.console import Console
@@ -62,8 +63,14 @@ HOSTILE = [
 ]
 
 
-def solution_files():
+@cache
+def model_answer():
     return {name: without_markers((SOLUTION / name).read_text()) for name in ("engine.py", "nn.py")}
+
+
+def solution_files():
+    """The model answer's files, a fresh dict to change."""
+    return dict(model_answer())
 
 
 def write(folder, files):
@@ -74,24 +81,21 @@ def write(folder, files):
 
 
 def corpus(n, into):
-    """n student folders, in turn correct, buggy, hostile and unreadable (several of each kind)."""
-    kinds = []
+    """n student folders, in turn correct, buggy, hostile and unreadable (several of each kind);
+    hostile code heads the model answer or, every other time, the blank stubs."""
+    stub = make_stub((SOLUTION / "engine.py").read_text())
     for i in range(n):
         files = solution_files()
-        kind = ("correct", "buggy", "hostile", "unreadable")[i % 4]
-        variant = i // 4
-        if kind == "buggy":
+        kind, variant = i % 4, i // 4
+        if kind == 1:  # buggy
             file, old, new = BUGS[variant % len(BUGS)]
             files[file] = files[file].replace(old, new)
-        elif kind == "hostile":
-            files["engine.py"] = HOSTILE[variant % len(HOSTILE)] + make_stub(
-                (SOLUTION / "engine.py").read_text()) if variant % 2 else HOSTILE[variant % len(HOSTILE)] + files["engine.py"]
-        elif kind == "unreadable":
+        elif kind == 2:  # hostile
+            files["engine.py"] = HOSTILE[variant % len(HOSTILE)] + (stub if variant % 2 else files["engine.py"])
+        elif kind == 3:  # unreadable
             files = ({"nn.py": files["nn.py"]}, {"engine.py": "def broken(:\n", "nn.py": files["nn.py"]},
                      {"engine.py": "\x00\x01 not python", "nn.py": ""})[variant % 3]
         write(into / f"student{i:03d}", files)
-        kinds.append(kind)
-    return kinds
 
 
 def karpathy_micrograd(into):

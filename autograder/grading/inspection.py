@@ -213,9 +213,7 @@ def calls_in(expression, function):
     negated, or through a variable assigned from a call in `function`."""
     if isinstance(expression, ast.UnaryOp):
         return calls_in(expression.operand, function)
-    if isinstance(expression, ast.BinOp) and isinstance(expression.op, (ast.Mult, ast.Div)):
-        return calls_in(expression.left, function) + calls_in(expression.right, function)
-    if isinstance(expression, ast.BinOp) and isinstance(expression.op, (ast.Sub, ast.Add)):
+    if isinstance(expression, ast.BinOp) and isinstance(expression.op, (ast.Mult, ast.Div, ast.Sub, ast.Add)):
         return calls_in(expression.left, function) + calls_in(expression.right, function)
     if isinstance(expression, ast.Call) and len(expression.args) <= 1:  # f(x + h), or f() after changing state
         return [(ast.dump(expression.func), ast.unparse(expression.args[0]) if expression.args else "")]

@@ -70,6 +70,12 @@ class PartResult:
         return [e for c in self.checks if c.outcome != PASSED for e in c.evidence]
 
 
+def uniform_parts(rubric_parts, outcome, message):
+    """Parts that all have the same single check outcome: a submission that could not be graded."""
+    return tuple(PartResult(p.id, p.title, p.points, (CheckResult(p.id, "submission", outcome, message),))
+                 for p in rubric_parts)
+
+
 @dataclass(frozen=True)
 class GradeResult:
     submission: str

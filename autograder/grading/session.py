@@ -20,7 +20,7 @@ from pathlib import Path
 from autograder.grading import given_code, inspection
 from autograder.grading.casebook import CaseBook
 from autograder.grading.feedback import verdict
-from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult
+from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
 from autograder.sandbox.client import Worker, WorkerFailure
@@ -74,9 +74,8 @@ def grade_safely(path, *, rubric, level, keep_worker=False):
 
 def uniform_result(path, rubric, level, started, outcome, message, warnings):
     """A result in which every part has the same single outcome, e.g. an unusable submission."""
-    parts = tuple(PartResult(p.id, p.title, p.points, (CheckResult(p.id, "submission", outcome, message),))
-                  for p in rubric.parts)
-    return GradeResult(str(path), parts, level.describe(), time.monotonic() - started, message, tuple(warnings))
+    return GradeResult(str(path), uniform_parts(rubric.parts, outcome, message), level.describe(),
+                       time.monotonic() - started, message, tuple(warnings))
 
 
 class Grader:

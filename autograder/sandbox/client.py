@@ -214,9 +214,7 @@ class Channel:
         reply = self._parse(self._read_line())
         if reply["ok"]:
             return reply["value"]
-        error = reply["error"]
-        raise StudentError(error["kind"], _text(error.get("message")), _text(error.get("where")),
-                           _text(error.get("type")))
+        raise student_error(reply["error"])
 
     def call(self, operation, **args):
         self.send(operation, **args)
@@ -308,5 +306,12 @@ def describe_exit(returncode):
     return f"exited with code {returncode}"
 
 
-def _text(value):
-    return printable(value[:MAX_TEXT]) if isinstance(value, str) else ""
+def text(value, limit=MAX_TEXT):
+    """Student text from a reply: a str, cut to `limit` and made printable; anything else is ""."""
+    return printable(value[:limit]) if isinstance(value, str) else ""
+
+
+def student_error(error):
+    """The StudentError that an error reply's `error` object (a dict with a str `kind`) describes."""
+    return StudentError(text(error["kind"], 40), text(error.get("message")), text(error.get("where"), 200),
+                        text(error.get("type"), 60))

@@ -15,8 +15,7 @@ part raises the same failure at once.
 import json
 from dataclasses import dataclass
 
-from autograder.sandbox.client import StudentError, WorkerDied, WorkerFailure, decode_number
-from autograder.text import printable
+from autograder.sandbox.client import StudentError, WorkerDied, WorkerFailure, decode_number, student_error, text
 
 
 @dataclass(frozen=True)
@@ -99,15 +98,10 @@ def names(value, limit=10):
     return [text(n, 60) for n in value]
 
 
-def text(value, limit=500):
-    return printable(value[:limit]) if isinstance(value, str) else ""
-
-
 def failure_from_error(error):
     if not isinstance(error, dict) or not isinstance(error.get("kind"), str):
         raise malformed("an error")
-    return StudentError(text(error["kind"], 40), text(error.get("message")), text(error.get("where"), 200),
-                        text(error.get("type"), 60))
+    return student_error(error)
 
 
 # ---------------------------------------------------------------- transports

@@ -176,17 +176,22 @@ def attributes(obj):
         return {}
 
 
-def set_grad(value, grad):
-    """value.grad = grad, which the grader does itself: if that fails outside student code, say so
-    without blaming student code for the grader's step."""
+def grader_sets(value, attribute, number, explain):
+    """value.<attribute> = number, a step of the grader's own: if it fails outside student code,
+    `explain(failure)` says so without blaming student code for the grader's step."""
     try:
-        value.grad = grad
+        setattr(value, attribute, number)
     except Exception as error:
         failure = failure_from(error)
         if failure.where:  # student code (a property, a __setattr__) raised
             raise failure
-        raise Failure("bad_output", f"the grader could not set a Value's `.grad` ({failure.type}: {failure.message}): "
-                                    "the exercise keeps each gradient in `.grad`, as the given Value.__init__ does")
+        raise Failure("bad_output", explain(failure))
+
+
+def set_grad(value, grad):
+    grader_sets(value, "grad", grad, lambda failure: (
+        f"the grader could not set a Value's `.grad` ({failure.type}: {failure.message}): the exercise keeps "
+        "each gradient in `.grad`, as the given Value.__init__ does"))
 
 
 def inputs_of(value):
@@ -437,15 +442,9 @@ class Probes:
             raise Failure("bad_output", f"MLP({nin}, {nouts}) has {len(walk)} weights and biases, "
                                         f"expected {len(weights)}")
         for (i, j, role, value), weight in zip(walk, weights):
-            try:
-                value.data = weight
-            except Exception as error:
-                failure = failure_from(error)
-                if failure.where:  # student code (a property, a __setattr__) raised
-                    raise failure
-                raise Failure("bad_output", f"the grader could not set the weights of MLP({nin}, {nouts}): setting "
-                                            f"layers[{i}].neurons[{j}].{role}.data raised {failure.type}: "
-                                            f"{failure.message}")
+            grader_sets(value, "data", weight, lambda failure: (
+                f"the grader could not set the weights of MLP({nin}, {nouts}): setting "
+                f"layers[{i}].neurons[{j}].{role}.data raised {failure.type}: {failure.message}"))
         return model
 
     def describe(self, item, index_of):
