@@ -8,8 +8,12 @@ and after each part every process and file the part left behind is cleared away.
 once, the part's checks run on the replies in the hidden suite's order, and the first failure
 ends the part (checks run simplest first, so the first failure says it best); a generated check
 that fails is then run again under hypothesis to shrink the failure to its smallest example.
-Independently, the submission's source is read as text (inspection.py) for derivatives
-estimated numerically. Anything unexpected fails closed: the part scores 0 and says why.
+Independently, and before any part runs, the graded modules are read on the grader's side
+(autograder/reading): code that no honest submission needs, or that would rebind what the
+reading resolved, blocks the parts it reaches (they are not run, and the submission is marked
+for review); an op part whose checks all pass must also have its gradient formula proven from
+the source. Convergence scores only when backward() passes too. Anything unexpected fails
+closed: the part scores 0 and says why.
 """
 import atexit
 import tempfile
@@ -17,12 +21,14 @@ import time
 from functools import cache
 from pathlib import Path
 
-from autograder.grading import given_code, inspection
+from autograder import exercise
+from autograder.grading import given_code
 from autograder.grading.casebook import CaseBook
 from autograder.grading.feedback import verdict
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
+from autograder.reading import proofs, read, module_name
 from autograder.sandbox.client import Worker, WorkerFailure
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
 from autograder.sandbox.student import LiveTransport, PipelinedTransport, StudentCode
@@ -101,14 +107,15 @@ class Grader:
                 except SubmissionError as problem:
                     return uniform_result(path, self.rubric, self.level, started, FAILED, str(problem), warnings)
                 warnings += [*staged.warnings, *given_code.warnings(staged)]
-                run = SubmissionRun(self, staged, inspection.inspect(staged))
+                run = SubmissionRun(self, staged, reading_of(staged))
                 parts = tuple(run.grade_part(part) for part in self.rubric.parts)
         finally:
             if keep_worker and self.worker is not None:
                 _keeping.add(self)
             else:
                 self.close()
-        return GradeResult(str(path), parts, self.level.describe(), time.monotonic() - started, "", tuple(warnings))
+        return GradeResult(str(path), parts, self.level.describe(), time.monotonic() - started, "", tuple(warnings),
+                           tuple(dict.fromkeys(run.review)))
 
     def worker_for(self, staged):
         """The worker, holding `staged`'s files: the one kept from the submission before if it is
@@ -127,26 +134,71 @@ class Grader:
         _keeping.discard(self)
 
 
-class SubmissionRun:
-    """One submission being graded: its worker, and a load failure every later part repeats."""
+def reading_of(staged):
+    """The Reading of a staged submission's graded modules (autograder/reading)."""
+    sources = {}
+    for path in sorted(Path(staged.folder).rglob("*.py")):
+        relative = path.relative_to(staged.folder).as_posix()
+        name = module_name(relative, staged.layout, staged.root)
+        if name:
+            sources[name] = (relative, path.read_text("utf-8", "replace"), path.name == "__init__.py")
+    prefix = f"{Path(staged.root).name}." if staged.layout == "package" else ""
+    return read(sources, f"{prefix}engine", f"{prefix}nn", {op.part: op.method for op in exercise.OPS})
 
-    def __init__(self, grader, staged, findings):
-        self.grader, self.staged, self.findings = grader, staged, findings
+
+class SubmissionRun:
+    """One submission being graded: its worker, its reading, and a load failure every later part repeats."""
+
+    def __init__(self, grader, staged, reading):
+        self.grader, self.staged, self.reading = grader, staged, reading
         self.worker = None
         self.load_failure = None
+        self.graded = {}  # part id -> PartResult, as the parts are graded
+        self.review = []  # why the instructor should look at this submission
 
     def grade_part(self, part):
         rehearsed = self.grader.book.part(part.id)
+        blocked = self.reading.blocked(part.id)
         if not rehearsed:
             checks = [CheckResult(part.id, "suite", ERROR, "internal grader error: no check of this part ran")]
+        elif blocked is not None:
+            checks = [CheckResult(part.id, "source", FAILED, blocked.message, 0.0, (blocked.misconception,))]
+            self.review.append(blocked.review)
         elif part.points == 0:
             checks = [CheckResult(part.id, r.check.name, PASSED, "not graded (0 points)") for r in rehearsed]
         else:
             checks = self.run_checks(part.id, rehearsed)
             if all(c.outcome == PASSED for c in checks):
-                checks += [CheckResult(part.id, "source", FAILED, finding.message, 0.0, (finding.misconception,))
-                           for finding in self.findings.get(part.id, [])[:1]]
-        return PartResult(part.id, part.title, part.points, tuple(checks))
+                checks += self.after_checks(part.id)
+        result = PartResult(part.id, part.title, part.points, tuple(checks))
+        self.graded[part.id] = result
+        return result
+
+    def after_checks(self, part_id):
+        """What a part needs besides its checks: an op its proven formula, convergence a passing backward()."""
+        op = exercise.op(part_id)
+        if op is not None:
+            cases = proofs.cases_from_requests(self.grader.book.requests(part_id)[0], op)
+            outcome = self.reading.proof(op, cases)
+            if outcome.proven:
+                return []
+            if outcome.kind in ("unreadable", "tampering"):
+                self.review.append(f"{part_id}: {outcome.message}")
+            return [CheckResult(part_id, "formula", FAILED, outcome.message, 0.0, (outcome.kind,))]
+        if part_id == "convergence" and not self.backward_passes():
+            return [CheckResult(part_id, "backward", FAILED, (
+                "training is scored only when Value.backward() passes its own checks, and it does not: training "
+                "that succeeds without backpropagation shows nothing about it"), 0.0, ("backward() failed",))]
+        return []
+
+    def backward_passes(self):
+        graded = self.graded.get("backward")
+        if graded is not None and graded.max_points > 0:
+            return graded.passed
+        rehearsed = self.grader.book.part("backward")
+        blocked = self.reading.blocked("backward")
+        return bool(rehearsed) and blocked is None and all(c.outcome == PASSED
+                                                             for c in self.run_checks("backward", rehearsed))
 
     def run_checks(self, part_id, rehearsed):
         deadline = time.monotonic() + self.grader.rubric.part_seconds

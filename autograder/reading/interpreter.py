@@ -1,0 +1,1286 @@
+"""The reading's interpreter: Python's semantics over the submission's syntax trees, in the
+grader's own process, never running the submission.
+
+It executes the submission's modules and code the way CPython would (scopes and closures,
+classes with their MRO, descriptors, decorators, dataclasses, operator dispatch, exceptions),
+but on modelled values (`numbers.Real` for every float), so that what a function computes comes
+out as an exact formula. Whatever it does not model stops it with `Unreadable`; whatever only
+serves to reach the grader's internals stops it with `Tampering`; every run is bounded in steps,
+call depth, time and expression size (`OverBudget`).
+"""
+import ast
+import collections
+import functools
+import operator
+import time
+
+from autograder.reading import library, rules
+from autograder.reading.errors import OverBudget, ReadingStopped, Tampering, Unreadable
+from autograder.reading.numbers import Real, exact
+from autograder.reading.objects import (BoundMethod, Class, ClassMethod, Function, Instance, Module, Native, Opaque,
+                                        Property, StaticMethod, Super, reading_with)
+from autograder.reading.scopes import parameters, scope_of
+
+MAX_STEPS = 200_000
+MAX_DEPTH = 60
+MAX_SECONDS = 5.0
+
+BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+          ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+          ast.BitAnd: operator.and_, ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.LShift: operator.lshift,
+          ast.RShift: operator.rshift}
+IN_PLACE = {ast.Add: operator.iadd, ast.Sub: operator.isub, ast.Mult: operator.imul, ast.Div: operator.itruediv,
+            ast.FloorDiv: operator.ifloordiv, ast.Mod: operator.imod, ast.Pow: operator.ipow,
+            ast.MatMult: operator.imatmul, ast.BitAnd: operator.iand, ast.BitOr: operator.ior,
+            ast.BitXor: operator.ixor, ast.LShift: operator.ilshift, ast.RShift: operator.irshift}
+COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+           ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+           ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
+CAUGHT_BY_BARE_EXCEPT = (Exception, SystemExit, KeyboardInterrupt, GeneratorExit)
+
+
+class _Return(BaseException):
+    def __init__(self, value):
+        self.value = value
+
+
+class _Break(BaseException):
+    pass
+
+
+class _Continue(BaseException):
+    pass
+
+
+class Frame:
+    """One activation: a module's top level, a class body, or a call of a function."""
+    __slots__ = ("kind", "module", "scope", "variables", "enclosing", "function", "qualname", "epoch")
+
+    def __init__(self, kind, module, variables, scope=None, enclosing=None, function=None, qualname=""):
+        self.kind, self.module, self.variables, self.scope = kind, module, variables, scope
+        self.enclosing, self.function, self.qualname = enclosing, function, qualname
+        self.epoch = _EPOCH[0]
+
+    def closure(self):
+        """The frame that functions defined here close over (class bodies are skipped, as in Python)."""
+        return self if self.kind == "function" else self.enclosing
+
+
+_EPOCH = [0]  # the case being read; frames remember the one they were made in
+
+
+class Interpreter:
+    """Reads the modules of one submission: `sources` maps module names ("engine",
+    "micrograd.engine") to (file name, syntax tree, is a package)."""
+
+    def __init__(self, sources, max_seconds=MAX_SECONDS):
+        self.sources = sources
+        self.modules = {}
+        self.builtins = library.builtins_namespace()
+        self.library = library.module_models(Native("dataclasses.dataclass", dataclass_decorator))
+        self.steps, self.depth = 0, 0
+        self.deadline = time.monotonic() + max_seconds
+        self.location = ("", 0)  # (file, line) of the statement being run
+        self.grad_writes = {}  # id(instance) -> (file, line) of the last write of its .grad
+        self.shared = set()  # ids of the objects made while loading the modules (see begin_case)
+        self.stateful = False  # a case changed state that outlives it: later cases must all be read
+
+    def __enter__(self):
+        self._using = reading_with(self)
+        self._using.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._using.__exit__(*exc)
+
+    def begin_case(self):
+        """Start reading one case: what existed before it is shared state, which a case may read
+        but whose change makes every later case depend on the ones before."""
+        if _EPOCH[0] == 0 or not self.shared:
+            self.shared = _reachable_ids([m.namespace for m in self.modules.values()])
+        _EPOCH[0] += 1
+
+    def changes(self, thing):
+        """Note that the case being read changes `thing` (a namespace, an object)."""
+        if _EPOCH[0] and id(thing) in self.shared:
+            self.stateful = True
+
+    def where(self):
+        file, line = self.location
+        return f"{file}, line {line}" if file else ""
+
+    def tick(self):
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise OverBudget(f"reading took more than {MAX_STEPS:,} steps", self.where())
+        if self.steps % 256 == 0 and time.monotonic() > self.deadline:
+            raise OverBudget("reading took too long", self.where())
+
+    # ---------------------------------------------------------------- modules
+
+    def import_module(self, name):
+        """The module `name` as `import name` would bind its top package, loading what is needed."""
+        if name in self.modules:
+            return self.modules[name]
+        problem = rules.module_problem(name)
+        if problem:
+            raise Tampering(problem, self.where())
+        if name in self.sources:
+            parent = name.rpartition(".")[0]
+            if parent:
+                self.import_module(parent)
+            return self._execute_module(name)
+        if name in self.library:
+            return self.library[name]
+        top = name.partition(".")[0]
+        if top in rules.UNAVAILABLE_MODULES:
+            raise RuntimeError(f"not allowed while grading: import {top}")
+        if top in rules.STANDARD_LIBRARY:
+            return Opaque(f"the module {name}")
+        raise ModuleNotFoundError(f"No module named '{name}'")
+
+    def _execute_module(self, name):
+        file, tree, is_package = self.sources[name]
+        module = Module(name, file, tree, is_package)
+        self.modules[name] = module  # before running it: circular imports see it, as in Python
+        saved = self.location
+        try:
+            self.run_block(tree.body, Frame("module", module, module.namespace))
+        except BaseException:
+            del self.modules[name]
+            raise
+        finally:
+            self.location = saved
+        return module
+
+    def resolve(self, node, module):
+        """The absolute module name of an ImportFrom (relative imports resolved)."""
+        if not node.level:
+            return node.module
+        package = module.package.split(".") if module.package else []
+        if node.level - 1 > len(package):
+            raise ImportError("attempted relative import beyond top-level package")
+        base = package[:len(package) - (node.level - 1)]
+        return ".".join(base + ([node.module] if node.module else []))
+
+    def submodule(self, parent, name, node):
+        """`from parent import name` where name may be a submodule."""
+        if isinstance(parent, Module) and name in parent.namespace:
+            return parent.namespace[name]
+        full = f"{parent.name}.{name}" if isinstance(parent, (Module, library.ModuleModel)) else name
+        if full in self.sources or full in self.library:
+            return self.import_module(full)
+        return self.get_attribute(parent, name, node)
+
+    # ---------------------------------------------------------------- statements
+
+    def run_block(self, statements, frame):
+        for statement in statements:
+            self.run(statement, frame)
+
+    def run(self, node, frame):
+        self.tick()
+        self.location = (frame.module.file, node.lineno)
+        method = getattr(self, "run_" + type(node).__name__, None)
+        if method is None:
+            raise Unreadable(f"a `{type(node).__name__}` statement, which the grader does not read", self.where())
+        method(node, frame)
+
+    def run_Expr(self, node, frame):
+        self.evaluate(node.value, frame)
+
+    def run_Pass(self, node, frame):
+        pass
+
+    def run_Global(self, node, frame):
+        pass
+
+    run_Nonlocal = run_Global
+
+    def run_Assign(self, node, frame):
+        value = self.evaluate(node.value, frame)
+        for target in node.targets:
+            self.assign(target, value, frame)
+
+    def run_AnnAssign(self, node, frame):
+        if frame.kind == "class" and isinstance(node.target, ast.Name):
+            annotations = frame.variables.setdefault("__annotations__", {})
+            annotations[node.target.id] = ast.unparse(node.annotation)  # never evaluated: only the names matter
+        if node.value is not None:
+            self.assign(node.target, self.evaluate(node.value, frame), frame)
+
+    def run_AugAssign(self, node, frame):
+        combine = IN_PLACE[type(node.op)]
+        target = node.target
+        if isinstance(target, ast.Name):
+            self.store(target.id, combine(self.load(target.id, frame), self.evaluate(node.value, frame)), frame)
+        elif isinstance(target, ast.Attribute):
+            owner = self.evaluate(target.value, frame)
+            current = self.get_attribute(owner, target.attr, target)
+            self.set_attribute(owner, target.attr, combine(current, self.evaluate(node.value, frame)), target)
+        elif isinstance(target, ast.Subscript):
+            owner, index = self.evaluate(target.value, frame), self.evaluate(target.slice, frame)
+            self.changes(owner)
+            owner[index] = combine(owner[index], self.evaluate(node.value, frame))
+        else:
+            raise Unreadable("an augmented assignment to this kind of target", self.where())
+
+    def run_Return(self, node, frame):
+        raise _Return(None if node.value is None else self.evaluate(node.value, frame))
+
+    def run_If(self, node, frame):
+        self.run_block(node.body if self.truth(self.evaluate(node.test, frame)) else node.orelse, frame)
+
+    def run_While(self, node, frame):
+        while self.truth(self.evaluate(node.test, frame)):
+            try:
+                self.run_block(node.body, frame)
+            except _Break:
+                return
+            except _Continue:
+                continue
+        self.run_block(node.orelse, frame)
+
+    def run_For(self, node, frame):
+        for item in self.iterate(self.evaluate(node.iter, frame)):
+            self.assign(node.target, item, frame)
+            try:
+                self.run_block(node.body, frame)
+            except _Break:
+                return
+            except _Continue:
+                continue
+        self.run_block(node.orelse, frame)
+
+    def run_Break(self, node, frame):
+        raise _Break()
+
+    def run_Continue(self, node, frame):
+        raise _Continue()
+
+    def run_Delete(self, node, frame):
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                self.delete_name(target.id, frame)
+            elif isinstance(target, ast.Attribute):
+                self.delete_attribute(self.evaluate(target.value, frame), target.attr, target)
+            elif isinstance(target, ast.Subscript):
+                owner = self.evaluate(target.value, frame)
+                self.changes(owner)
+                del owner[self.evaluate(target.slice, frame)]
+            else:
+                raise Unreadable("a `del` of this kind of target", self.where())
+
+    def run_Assert(self, node, frame):
+        if not self.truth(self.evaluate(node.test, frame)):
+            raise AssertionError(*([self.evaluate(node.msg, frame)] if node.msg else []))
+
+    def run_Raise(self, node, frame):
+        if node.exc is None:
+            raise Unreadable("a bare `raise`", self.where())
+        raised = self.evaluate(node.exc, frame)
+        if isinstance(raised, Class) or isinstance(raised, type) and issubclass(raised, BaseException):
+            raised = self.call(raised, [], {})
+        if not isinstance(raised, BaseException):
+            raise TypeError("exceptions must derive from BaseException")
+        raise raised
+
+    def run_Try(self, node, frame):
+        try:
+            try:
+                self.run_block(node.body, frame)
+            except ReadingStopped:
+                raise
+            except CAUGHT_BY_BARE_EXCEPT as error:
+                handler = self.matching_handler(node.handlers, error, frame)
+                if handler is None:
+                    raise
+                if handler.name:
+                    self.store(handler.name, error, frame)
+                self.run_block(handler.body, frame)
+            else:
+                self.run_block(node.orelse, frame)
+        finally:
+            if node.finalbody:
+                self.run_block(node.finalbody, frame)
+
+    def matching_handler(self, handlers, error, frame):
+        for handler in handlers:
+            if handler.type is None:
+                return handler
+            kinds = self.evaluate(handler.type, frame)
+            for kind in kinds if isinstance(kinds, tuple) else (kinds,):
+                if isinstance(kind, Class) and kind.python_base is not None and isinstance(error, kind.proxy):
+                    return handler
+                if isinstance(kind, type) and issubclass(kind, BaseException) and isinstance(error, kind):
+                    return handler
+        return None
+
+    def run_Import(self, node, frame):
+        for alias in node.names:
+            module = self.import_module(alias.name)
+            if alias.asname:
+                for part in alias.name.split(".")[1:]:
+                    module = self.submodule(module, part, node)
+                self.store(alias.asname, module, frame)
+            else:
+                top = alias.name.partition(".")[0]
+                self.store(top, self.modules.get(top) or self.library.get(top) or self.import_module(top), frame)
+
+    def run_ImportFrom(self, node, frame):
+        name = self.resolve(node, frame.module)
+        module = self.import_module(name) if name else None
+        for alias in node.names:
+            if alias.name == "*":
+                self.import_star(module, frame)
+                continue
+            if module is None:  # `from . import engine`
+                value = self.import_module(self.resolve(ast.ImportFrom(module=alias.name, level=node.level), frame.module))
+            else:
+                problem = rules.module_attribute_problem(name, alias.name) if not isinstance(module, Module) else ""
+                if problem:
+                    raise Tampering(problem, self.where())
+                value = self.submodule(module, alias.name, node)
+            self.store(alias.asname or alias.name, value, frame)
+
+    def import_star(self, module, frame):
+        if isinstance(module, Module):
+            names = {n: v for n, v in module.namespace.items() if not n.startswith("_")}
+        elif isinstance(module, library.ModuleModel):
+            names = {n: v for n, v in module.attributes.items() if not n.startswith("_")}
+        else:
+            raise Unreadable("`from ... import *` of a module the grader does not model", self.where())
+        frame.variables.update(names)
+
+    def run_FunctionDef(self, node, frame):
+        function = self.make_function(node, frame)
+        for decorator in reversed(node.decorator_list):
+            function = self.call(self.evaluate(decorator, frame), [function], {})
+        self.store(node.name, function, frame)
+
+    def run_ClassDef(self, node, frame):
+        if node.keywords:
+            raise Unreadable(f"class {node.name} is made with keywords (a metaclass?), which the grader does not read",
+                             self.where())
+        bases, python_base = [], None
+        for base in (self.evaluate(b, frame) for b in node.bases):
+            if isinstance(base, Class):
+                bases.append(base)
+            elif isinstance(base, type) and issubclass(base, BaseException):
+                python_base = base
+            elif base is not object and base is not library.ABC_BASE:
+                raise Unreadable(f"class {node.name} extends {base!r}, which the grader does not read", self.where())
+        qualname = f"{frame.qualname}.{node.name}" if frame.qualname else node.name
+        namespace = {"__module__": frame.module.name, "__qualname__": qualname}
+        if ast.get_docstring(node) is not None:
+            namespace["__doc__"] = ast.get_docstring(node)
+        body = Frame("class", frame.module, namespace, scope_of(node), frame.closure(), qualname=qualname)
+        self.run_block(node.body, body)
+        python_base = python_base or next((b.python_base for b in bases if b.python_base), None)
+        klass = Class(node.name, bases, namespace, frame.module, qualname, python_base)
+        for value in namespace.values():
+            for function in (value, getattr(value, "function", None), getattr(value, "fget", None),
+                             getattr(value, "fset", None)):
+                if isinstance(function, Function) and function.owner is None:
+                    function.owner = klass
+        for decorator in reversed(node.decorator_list):
+            klass = self.call(self.evaluate(decorator, frame), [klass], {})
+        self.store(node.name, klass, frame)
+
+    def run_With(self, node, frame):
+        raise Unreadable("a `with` statement, which the grader does not read", self.where())
+
+    # ---------------------------------------------------------------- names
+
+    def load(self, name, frame):
+        if frame.kind == "function":
+            scope = frame.scope
+            if name in scope.locals:
+                if name in frame.variables:
+                    return frame.variables[name]
+                raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+            if name not in scope.globals:
+                found, value = self.load_free(name, frame.enclosing)
+                if found:
+                    return value
+        elif frame.kind == "class":
+            if name in frame.variables:
+                return frame.variables[name]
+            found, value = self.load_free(name, frame.enclosing)
+            if found:
+                return value
+        if name in frame.module.namespace:
+            return frame.module.namespace[name]
+        if name in self.builtins:
+            return self.builtins[name]
+        raise NameError(f"name '{name}' is not defined")
+
+    def load_free(self, name, frame):
+        while frame is not None:
+            if name in frame.scope.locals:
+                if name in frame.variables:
+                    return True, frame.variables[name]
+                raise NameError(f"cannot access free variable '{name}' where it is not associated with a value")
+            frame = frame.enclosing
+        return False, None
+
+    def frame_binding(self, name, frame):
+        """The dict that an assignment to `name` in `frame` writes to."""
+        if frame.kind == "function":
+            if name in frame.scope.globals:
+                return frame.module.namespace
+            if name in frame.scope.nonlocals:
+                outer = frame.enclosing
+                while outer is not None and name not in outer.scope.locals:
+                    outer = outer.enclosing
+                if outer is None:
+                    raise Unreadable(f"nonlocal {name} with no enclosing binding", self.where())
+                return outer.variables
+        return frame.variables
+
+    def store(self, name, value, frame):
+        binding = self.frame_binding(name, frame)
+        if binding is not frame.variables or frame.epoch != _EPOCH[0]:
+            self.changes(binding)
+            if binding is not frame.variables and frame.kind == "function":
+                self.stateful = self.stateful or bool(_EPOCH[0])
+        binding[name] = value
+
+    def delete_name(self, name, frame):
+        binding = self.frame_binding(name, frame)
+        if name not in binding:
+            raise NameError(f"name '{name}' is not defined")
+        del binding[name]
+
+    def assign(self, target, value, frame):
+        if isinstance(target, ast.Name):
+            self.store(target.id, value, frame)
+        elif isinstance(target, ast.Attribute):
+            self.set_attribute(self.evaluate(target.value, frame), target.attr, value, target)
+        elif isinstance(target, ast.Subscript):
+            owner = self.evaluate(target.value, frame)
+            self.changes(owner)
+            owner[self.evaluate(target.slice, frame)] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            self.unpack(target.elts, value, frame)
+        else:
+            raise Unreadable(f"an assignment to a `{type(target).__name__}`", self.where())
+
+    def unpack(self, targets, value, frame):
+        items = list(self.iterate(value))
+        starred = [i for i, t in enumerate(targets) if isinstance(t, ast.Starred)]
+        if not starred:
+            if len(items) != len(targets):
+                raise ValueError(f"cannot unpack {len(items)} values into {len(targets)}")
+            for target, item in zip(targets, items):
+                self.assign(target, item, frame)
+            return
+        s = starred[0]
+        after = len(targets) - s - 1
+        if len(items) < len(targets) - 1:
+            raise ValueError("not enough values to unpack")
+        for target, item in zip(targets[:s], items[:s]):
+            self.assign(target, item, frame)
+        self.assign(targets[s].value, items[s:len(items) - after], frame)
+        for target, item in zip(targets[s + 1:], items[len(items) - after:]):
+            self.assign(target, item, frame)
+
+    # ---------------------------------------------------------------- expressions
+
+    def evaluate(self, node, frame):
+        self.tick()
+        method = getattr(self, "eval_" + type(node).__name__, None)
+        if method is None:
+            raise Unreadable(f"a `{type(node).__name__}` expression, which the grader does not read", self.where())
+        return method(node, frame)
+
+    def eval_Constant(self, node, frame):
+        value = node.value
+        if isinstance(value, (float, complex)):
+            return Real.of(value)
+        return value
+
+    def eval_Name(self, node, frame):
+        return self.load(node.id, frame)
+
+    def eval_Attribute(self, node, frame):
+        return self.get_attribute(self.evaluate(node.value, frame), node.attr, node)
+
+    def eval_Subscript(self, node, frame):
+        return self.evaluate(node.value, frame)[self.evaluate(node.slice, frame)]
+
+    def eval_Slice(self, node, frame):
+        part = lambda n: None if n is None else self.evaluate(n, frame)  # noqa: E731
+        return slice(part(node.lower), part(node.upper), part(node.step))
+
+    def eval_BinOp(self, node, frame):
+        return BINARY[type(node.op)](self.evaluate(node.left, frame), self.evaluate(node.right, frame))
+
+    def eval_UnaryOp(self, node, frame):
+        operand = self.evaluate(node.operand, frame)
+        if isinstance(node.op, ast.Not):
+            return not self.truth(operand)
+        return UNARY[type(node.op)](operand)
+
+    def eval_BoolOp(self, node, frame):
+        value = None
+        for operand in node.values:
+            value = self.evaluate(operand, frame)
+            if self.truth(value) == isinstance(node.op, ast.Or):
+                return value
+        return value
+
+    def eval_Compare(self, node, frame):
+        left = self.evaluate(node.left, frame)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.evaluate(right_node, frame)
+            result = COMPARE[type(op)](left, right)
+            if not self.truth(result):
+                return result
+            left = right
+        return result
+
+    def eval_IfExp(self, node, frame):
+        return self.evaluate(node.body if self.truth(self.evaluate(node.test, frame)) else node.orelse, frame)
+
+    def eval_Lambda(self, node, frame):
+        return self.make_function(node, frame)
+
+    def eval_NamedExpr(self, node, frame):
+        value = self.evaluate(node.value, frame)
+        target = frame
+        while target.kind == "function" and getattr(target.function, "comprehension", False):
+            target = target.enclosing
+        self.store(node.target.id, value, target)
+        return value
+
+    def eval_Tuple(self, node, frame):
+        return tuple(self.elements(node.elts, frame))
+
+    def eval_List(self, node, frame):
+        return self.elements(node.elts, frame)
+
+    def eval_Set(self, node, frame):
+        return set(self.elements(node.elts, frame))
+
+    def eval_Dict(self, node, frame):
+        result = {}
+        for key, value in zip(node.keys, node.values):
+            if key is None:
+                result.update(self.evaluate(value, frame))
+            else:
+                result[self.evaluate(key, frame)] = self.evaluate(value, frame)
+        return result
+
+    def elements(self, nodes, frame):
+        items = []
+        for node in nodes:
+            if isinstance(node, ast.Starred):
+                items.extend(self.iterate(self.evaluate(node.value, frame)))
+            else:
+                items.append(self.evaluate(node, frame))
+        return items
+
+    def eval_JoinedStr(self, node, frame):
+        return "".join(self.evaluate(part, frame) if isinstance(part, ast.FormattedValue) else part.value
+                       for part in node.values)
+
+    def eval_FormattedValue(self, node, frame):
+        value = self.evaluate(node.value, frame)
+        value = {115: str, 114: repr, 97: ascii}.get(node.conversion, lambda v: v)(value)
+        spec = self.evaluate(node.format_spec, frame) if node.format_spec else ""
+        return format(value, spec)
+
+    def eval_ListComp(self, node, frame):
+        return [element for element in self.comprehension(node, frame, lambda f: self.evaluate(node.elt, f))]
+
+    def eval_GeneratorExp(self, node, frame):
+        return iter(self.eval_ListComp(node, frame))
+
+    def eval_SetComp(self, node, frame):
+        return set(self.eval_ListComp(node, frame))
+
+    def eval_DictComp(self, node, frame):
+        pairs = self.comprehension(node, frame, lambda f: (self.evaluate(node.key, f), self.evaluate(node.value, f)))
+        return dict(pairs)
+
+    def comprehension(self, node, frame, produce):
+        inner = Frame("function", frame.module, {}, scope_of(node), frame.closure(), qualname=frame.qualname)
+        inner.function = _COMPREHENSION
+        results = []
+
+        def loop(index, source):
+            generator = node.generators[index]
+            for item in self.iterate(source):
+                self.assign(generator.target, item, inner)
+                if all(self.truth(self.evaluate(test, inner)) for test in generator.ifs):
+                    if index + 1 == len(node.generators):
+                        results.append(produce(inner))
+                    else:
+                        loop(index + 1, self.evaluate(node.generators[index + 1].iter, inner))
+
+        loop(0, self.evaluate(node.generators[0].iter, frame))
+        return results
+
+    def eval_Call(self, node, frame):
+        callee = self.evaluate(node.func, frame)
+        args = self.elements(node.args, frame)
+        kwargs = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                kwargs.update(self.evaluate(keyword.value, frame))
+            else:
+                kwargs[keyword.arg] = self.evaluate(keyword.value, frame)
+        if callee is super and not args and not kwargs:
+            return self.zero_argument_super(frame)
+        return self.call(callee, args, kwargs)
+
+    def eval_Starred(self, node, frame):
+        raise Unreadable("a starred expression here", self.where())
+
+    def zero_argument_super(self, frame):
+        function = frame.function if frame.kind == "function" else None
+        if not isinstance(function, Function) or function.owner is None:
+            raise RuntimeError("super(): no arguments")
+        first = parameters(function.node.args)[:1]
+        if not first or first[0] not in frame.variables:
+            raise RuntimeError("super(): no arguments")
+        return Super(function.owner, frame.variables[first[0]])
+
+    # ---------------------------------------------------------------- truth and iteration
+
+    def truth(self, value):
+        if isinstance(value, Opaque):
+            raise Unreadable(f"decides on {value.description}", self.where())
+        return bool(value)
+
+    def iterate(self, value):
+        if isinstance(value, Opaque):
+            raise Unreadable(f"iterates over {value.description}", self.where())
+        for item in iter(value):
+            self.tick()
+            yield item
+
+    # ---------------------------------------------------------------- functions and calls
+
+    def make_function(self, node, frame):
+        defaults = [self.evaluate(d, frame) for d in node.args.defaults]
+        kw_defaults = {a.arg: self.evaluate(d, frame) for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d}
+        name = getattr(node, "name", "<lambda>")
+        qualname = f"{frame.qualname}.{name}" if frame.qualname else name
+        if _is_generator(node):
+            raise Unreadable(f"{name} is a generator, which the grader does not read", self.where())
+        function = Function(node, frame.module, frame.closure(), defaults, kw_defaults, qualname)
+        return function
+
+    def call(self, callee, args, kwargs):
+        self.tick()
+        if isinstance(callee, Function):
+            return self.call_function(callee, args, kwargs)
+        if isinstance(callee, BoundMethod):
+            return self.call(callee.function, [callee.instance, *args], kwargs)
+        if isinstance(callee, Class):
+            return self.instantiate(callee, args, kwargs)
+        if isinstance(callee, Native):
+            return callee.implementation(self, *args, **kwargs)
+        if isinstance(callee, Instance):
+            found, _ = type(callee)._class.lookup("__call__")
+            if not found:
+                raise TypeError(f"'{type(callee)._class.name}' object is not callable")
+            return self.call_special(callee, "__call__", args, kwargs)
+        if isinstance(callee, (Opaque, library.Denied)):
+            return callee(*args, **kwargs)
+        modelled = self.call_builtin(callee, args, kwargs)
+        if modelled is not _NOT_MODELLED:
+            return modelled
+        if isinstance(callee, (Property, StaticMethod, ClassMethod, Super, Module, library.ModuleModel)):
+            raise TypeError(f"'{type(callee).__name__}' object is not callable")
+        if not callable(callee):
+            raise TypeError(f"'{type(callee).__name__}' object is not callable")
+        for argument in (*args, *kwargs.values(), getattr(callee, "__self__", None)):
+            self.changes(argument)  # Python's own function may change what it is given
+        return callee(*args, **kwargs)
+
+    def call_function(self, function, args, kwargs):
+        variables = self.bind(function, args, kwargs)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.depth -= 1
+            raise OverBudget(f"reading went more than {MAX_DEPTH} calls deep", self.where())
+        frame = Frame("function", function.module, variables, scope_of(function.node), function.enclosing, function,
+                      function.qualname)
+        saved = self.location
+        try:
+            if isinstance(function.node, ast.Lambda):
+                return self.evaluate(function.node.body, frame)
+            self.run_block(function.node.body, frame)
+            return None
+        except _Return as returned:
+            return returned.value
+        finally:
+            self.depth -= 1
+            self.location = saved
+
+    def bind(self, function, args, kwargs):
+        """The parameters of `function` bound to the call's arguments, as Python binds them."""
+        spec = function.node.args
+        positional = [a.arg for a in (*spec.posonlyargs, *spec.args)]
+        variables = {}
+        for name, value in zip(positional, args):
+            variables[name] = value
+        extra = args[len(positional):]
+        if extra and spec.vararg is None:
+            raise TypeError(f"{function.name}() takes {len(positional)} positional arguments but {len(args)} were given")
+        if spec.vararg is not None:
+            variables[spec.vararg.arg] = tuple(extra)
+        rest = {}
+        posonly = {a.arg for a in spec.posonlyargs}
+        for name, value in kwargs.items():
+            if name in variables and name not in posonly or name in posonly and spec.kwarg is None:
+                raise TypeError(f"{function.name}() got multiple values for argument '{name}'")
+            if name in positional and name not in posonly or name in {a.arg for a in spec.kwonlyargs}:
+                variables[name] = value
+            elif spec.kwarg is not None:
+                rest[name] = value
+            else:
+                raise TypeError(f"{function.name}() got an unexpected keyword argument '{name}'")
+        defaults = dict(zip(positional[len(positional) - len(function.defaults):], function.defaults))
+        for name in positional:
+            if name not in variables:
+                if name not in defaults:
+                    raise TypeError(f"{function.name}() missing required positional argument: '{name}'")
+                variables[name] = defaults[name]
+        for argument in spec.kwonlyargs:
+            if argument.arg not in variables:
+                if argument.arg not in function.kw_defaults:
+                    raise TypeError(f"{function.name}() missing required keyword-only argument: '{argument.arg}'")
+                variables[argument.arg] = function.kw_defaults[argument.arg]
+        if spec.kwarg is not None:
+            variables[spec.kwarg.arg] = rest
+        return variables
+
+    def call_special(self, instance, name, args, kwargs=None):
+        """instance.<name>(*args) for a special method, looked up on the class, as Python does."""
+        klass = type(instance)._class
+        found, value = klass.lookup(name)
+        if not found or value is None:
+            raise TypeError(f"'{klass.name}' object does not support {name}")
+        return self.call(self.bind_to(value, instance, klass), list(args), kwargs or {})
+
+    def instantiate(self, klass, args, kwargs):
+        found, new = klass.lookup("__new__")
+        if found and not isinstance(new, Native):
+            raise Unreadable(f"class {klass.name} defines __new__, which the grader does not read", self.where())
+        proxy = klass.proxy
+        instance = proxy.__new__(proxy, *args) if klass.python_base else proxy.__new__(proxy)
+        found, init = klass.lookup("__init__")
+        if found:
+            result = self.call(self.bind_to(init, instance, klass), list(args), kwargs)
+            if result is not None:
+                raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
+        elif klass.python_base is not None:
+            klass.python_base.__init__(instance, *args)
+        elif args or kwargs:
+            raise TypeError(f"{klass.name}() takes no arguments")
+        return instance
+
+    # ---------------------------------------------------------------- attributes
+
+    def bind_to(self, value, instance, klass):
+        """A class attribute as `instance.<name>` sees it (the descriptor protocol)."""
+        if isinstance(value, (Function, Native)):
+            return BoundMethod(value, instance)
+        if isinstance(value, StaticMethod):
+            return value.function
+        if isinstance(value, ClassMethod):
+            return BoundMethod(value.function, klass)
+        if isinstance(value, Property):
+            if value.fget is None:
+                raise AttributeError("unreadable attribute")
+            return self.call(value.fget, [instance], {})
+        return value
+
+    def get_attribute(self, owner, name, node=None):
+        problem = rules.attribute_problem(name)
+        if problem:
+            raise Tampering(problem, self.where())
+        if isinstance(owner, Instance):
+            return self.instance_attribute(owner, name)
+        if isinstance(owner, Class):
+            return self.class_attribute(owner, name)
+        if isinstance(owner, Super):
+            return self.super_attribute(owner, name)
+        if isinstance(owner, Module):
+            if name in owner.namespace:
+                return owner.namespace[name]
+            raise AttributeError(f"module '{owner.name}' has no attribute '{name}'")
+        if isinstance(owner, library.ModuleModel):
+            return self.module_attribute(owner, name)
+        if isinstance(owner, Real):
+            if name in ("real", "imag", "conjugate", "is_integer"):
+                return getattr(owner, name)
+            raise AttributeError(f"'{'complex' if owner.is_complex else 'float'}' object has no attribute '{name}'")
+        if isinstance(owner, (Function, BoundMethod, Native)):
+            return self.function_attribute(owner, name)
+        if owner is object and name in OBJECT_METHODS:
+            return OBJECT_METHODS[name]
+        if isinstance(owner, (Opaque, Property, StaticMethod, ClassMethod, library.Denied)):
+            raise Unreadable(f"reads .{name} of {owner!r}", self.where())
+        if name.startswith("_"):
+            raise Unreadable(f"reads .{name} of a {type(owner).__name__}", self.where())
+        self.changes(owner)  # (conservatively: its method may change it)
+        return getattr(owner, name)  # a method of a str, list, dict, set, ...: Python's own
+
+    def instance_attribute(self, instance, name):
+        klass = type(instance)._class
+        if name == "__class__":
+            return klass
+        found, value = klass.lookup(name)
+        if found and isinstance(value, Property):
+            return self.bind_to(value, instance, klass)
+        own = vars(instance)
+        if name in own:
+            return own[name]
+        if found:
+            return self.bind_to(value, instance, klass)
+        if klass.python_base is not None and name == "args":
+            return instance.args
+        found, fallback = klass.lookup("__getattr__")
+        if found:
+            return self.call(self.bind_to(fallback, instance, klass), [name], {})
+        raise AttributeError(f"'{klass.name}' object has no attribute '{name}'")
+
+    def class_attribute(self, klass, name):
+        if name in ("__name__", "__qualname__"):
+            return klass.name if name == "__name__" else klass.qualname
+        found, value = klass.lookup(name)
+        if not found:
+            raise AttributeError(f"type object '{klass.name}' has no attribute '{name}'")
+        if isinstance(value, StaticMethod):
+            return value.function
+        if isinstance(value, ClassMethod):
+            return BoundMethod(value.function, klass)
+        return value
+
+    def super_attribute(self, sup, name):
+        klass = type(sup.instance)._class if isinstance(sup.instance, Instance) else sup.instance
+        mro = klass.mro if isinstance(klass, Class) else []
+        after = mro[mro.index(sup.owner) + 1:] if sup.owner in mro else []
+        for base in after:
+            if name in base.namespace:
+                return self.bind_to(base.namespace[name], sup.instance, klass)
+        if name in OBJECT_METHODS:
+            return BoundMethod(OBJECT_METHODS[name], sup.instance)
+        raise AttributeError(f"'super' object has no attribute '{name}'")
+
+    def module_attribute(self, module, name):
+        problem = rules.module_attribute_problem(module.name, name)
+        if problem:
+            raise Tampering(problem, self.where())
+        if name in module.attributes:
+            return module.attributes[name]
+        if module.real is not None and not hasattr(module.real, name):
+            raise AttributeError(f"module '{module.name}' has no attribute '{name}'")
+        return Opaque(f"{module.name}.{name}")
+
+    def function_attribute(self, function, name):
+        target = function.function if isinstance(function, BoundMethod) else function
+        if name == "__name__":
+            return target.name
+        if name == "__qualname__":
+            return getattr(target, "qualname", target.name)
+        if name == "__doc__":
+            return getattr(target, "doc", None)
+        raise Unreadable(f"reads .{name} of a function", self.where())
+
+    def set_attribute(self, owner, name, value, node=None):
+        problem = rules.attribute_problem(name)
+        if problem:
+            raise Tampering(problem, self.where())
+        if isinstance(owner, Instance):
+            self.changes(owner)
+            klass = type(owner)._class
+            found, setter = klass.lookup("__setattr__")
+            if found and not isinstance(setter, Native):
+                self.call(self.bind_to(setter, owner, klass), [name, value], {})
+                return
+            self.store_attribute(owner, name, value)
+            return
+        if isinstance(owner, Class) and not self.replaces_code(owner, name, value):
+            self.stateful = self.stateful or bool(_EPOCH[0])
+            owner.namespace[name] = value  # a class's counter or registry: data, not code
+            return
+        if isinstance(owner, (Class, Module, library.ModuleModel)):
+            raise Tampering(f"assigns `.{name}` of {owner!r} outside its definition; the grader reads each class, "
+                            "function and module where it is defined, so define it there", self.where())
+        raise Unreadable(f"sets .{name} of a {type(owner).__name__}", self.where())
+
+    def replaces_code(self, klass, name, value):
+        found, current = klass.lookup(name)
+        code = (Function, BoundMethod, Class, Native, Property, StaticMethod, ClassMethod)
+        return name.startswith("__") or isinstance(value, code) or found and isinstance(current, code) or (
+            callable(value) and not isinstance(value, (Real, Instance)))
+
+    def store_attribute(self, instance, name, value):
+        """object.__setattr__: a property's setter, else the instance's own dict."""
+        klass = type(instance)._class
+        found, descriptor = klass.lookup(name)
+        if found and isinstance(descriptor, Property):
+            if descriptor.fset is None:
+                raise AttributeError(f"can't set attribute '{name}'")
+            self.call(descriptor.fset, [instance, value], {})
+            return
+        if klass.namespace.get("__frozen__"):
+            raise AttributeError(f"cannot assign to field '{name}'")
+        vars(instance)[name] = value
+        if name == "grad":
+            self.grad_writes[id(instance)] = self.location
+
+    def delete_attribute(self, owner, name, node=None):
+        self.changes(owner)
+        if isinstance(owner, Instance) and name in vars(owner):
+            del vars(owner)[name]
+            return
+        raise Unreadable(f"deletes .{name}", self.where())
+
+    # ---------------------------------------------------------------- built-ins that know the reading
+
+    def call_builtin(self, callee, args, kwargs):
+        handler = BUILTIN_HANDLERS.get(id(callee))
+        if handler is None or BUILTIN_OBJECTS[id(callee)] is not callee:
+            return _NOT_MODELLED
+        return handler(self, *args, **kwargs)
+
+    def convert_to_float(self, value, what="float()"):
+        if isinstance(value, Real):
+            if value.is_complex:
+                raise TypeError("float() argument must be a string or a real number, not 'complex'")
+            return value
+        if isinstance(value, (bool, int, float)):
+            return Real(exact(value))
+        if isinstance(value, str):
+            return Real.of(float(value))
+        if isinstance(value, Instance):
+            klass = type(value)._class
+            for name in ("__float__", "__index__"):
+                found, method = klass.lookup(name)
+                if found:
+                    result = self.call(self.bind_to(method, value, klass), [], {})
+                    return self.convert_to_float(result, what)
+        raise TypeError(f"{what} argument must be a string or a real number, not '{self.type_of(value).__name__}'"
+                        if not isinstance(self.type_of(value), Class) else
+                        f"must be real number, not {self.type_of(value).name}")
+
+    def type_of(self, value):
+        """What type(value) returns for the submission's code."""
+        if isinstance(value, Instance):
+            return type(value)._class
+        if isinstance(value, Real):
+            return complex if value.is_complex else float
+        if isinstance(value, Class):
+            return type
+        if isinstance(value, (Function, BoundMethod, Native)):
+            return _FUNCTION_TYPE
+        return type(value)
+
+    def is_instance(self, value, kinds):
+        if isinstance(kinds, tuple):
+            return any(self.is_instance(value, kind) for kind in kinds)
+        if isinstance(kinds, Class):
+            return isinstance(value, Instance) and type(value)._class.is_subclass_of(kinds)
+        if isinstance(kinds, Opaque):
+            raise Unreadable(f"checks isinstance against {kinds.description}", self.where())
+        if not isinstance(kinds, type):
+            raise TypeError("isinstance() arg 2 must be a type, a tuple of types, or a union")
+        if isinstance(value, Real):
+            return _real_is_instance(value, kinds)
+        if isinstance(value, Instance):
+            return kinds is object or kinds is library.ABC_BASE or (
+                type(value)._class.python_base is not None and isinstance(value, kinds))
+        if isinstance(value, Class):
+            return kinds in (type, object)
+        return isinstance(value, kinds)
+
+
+def _real_is_instance(value, kinds):
+    import numbers
+    if kinds in (object, numbers.Number, numbers.Complex):
+        return True
+    if value.is_complex:
+        return kinds is complex
+    return kinds in (float, numbers.Real)
+
+
+@functools.cache
+def _is_generator(node):
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in _own_body(node))
+
+
+MUTABLE = (list, dict, set, bytearray, collections.deque, Instance)
+
+
+def _reachable_ids(roots, limit=20_000):
+    """ids of the mutable objects reachable from `roots` (namespaces), through containers,
+    instances' attributes and classes' namespaces."""
+    seen, todo = set(), list(roots)
+    while todo and len(seen) < limit:
+        thing = todo.pop()
+        if id(thing) in seen:
+            continue
+        if isinstance(thing, Class):
+            todo.append(thing.namespace)
+            continue
+        if not isinstance(thing, MUTABLE) and not isinstance(thing, tuple):
+            continue
+        seen.add(id(thing))
+        if isinstance(thing, dict):
+            todo.extend(thing.values())
+        elif isinstance(thing, Instance):
+            todo.extend(vars(thing).values())
+        else:
+            todo.extend(thing)
+    return seen
+
+
+def _own_body(node):
+    """The nodes of a function's own body (not those of functions nested in it)."""
+    stack = list(node.body) if not isinstance(node, ast.Lambda) else [node.body]
+    while stack:
+        child = stack.pop()
+        yield child
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(child))
+
+
+class _Comprehension:
+    comprehension = True
+
+
+_COMPREHENSION = _Comprehension()
+_NOT_MODELLED = object()
+_FUNCTION_TYPE = type(lambda: None)
+
+
+# ---------------------------------------------------------------- built-ins implemented here
+
+def _float(interpreter, value=0.0):
+    return interpreter.convert_to_float(value)
+
+
+def _int(interpreter, value=0, *base):
+    if isinstance(value, Instance):
+        klass = type(value)._class
+        for name in ("__int__", "__index__", "__trunc__"):
+            found, method = klass.lookup(name)
+            if found:
+                return interpreter.call(interpreter.bind_to(method, value, klass), [], {})
+        raise TypeError(f"int() argument must be a string, a bytes-like object or a real number, not '{klass.name}'")
+    return int(value, *base)
+
+
+def _complex(interpreter, real=0, imag=0):
+    parts = [interpreter.convert_to_float(p) if not (isinstance(p, Real) and p.is_complex) else p for p in (real, imag)]
+    return Real(parts[0].expr + parts[1].expr * __import__("sympy").I, True)
+
+
+def _isinstance(interpreter, value, kinds):
+    return interpreter.is_instance(value, kinds)
+
+
+def _issubclass(interpreter, klass, kinds):
+    if isinstance(kinds, tuple):
+        return any(_issubclass(interpreter, klass, k) for k in kinds)
+    if isinstance(klass, Class):
+        return kinds is object or isinstance(kinds, Class) and klass.is_subclass_of(kinds)
+    if isinstance(kinds, Class):
+        return False
+    return issubclass(klass, kinds)
+
+
+def _type(interpreter, *args):
+    if len(args) != 1:
+        raise Tampering("calls type() with three arguments, which builds a class at run time")
+    return interpreter.type_of(args[0])
+
+
+def _callable(interpreter, value):
+    if isinstance(value, Instance):
+        return type(value)._class.lookup("__call__")[0]
+    return isinstance(value, (Function, BoundMethod, Class, Native, type)) or callable(value) and not isinstance(
+        value, (Opaque, library.Denied))
+
+
+def _literal_name(name, builtin):
+    if not isinstance(name, str):
+        raise TypeError(f"{builtin}(): attribute name must be string")
+    return name
+
+
+def _getattr(interpreter, owner, name, *default):
+    try:
+        return interpreter.get_attribute(owner, _literal_name(name, "getattr"))
+    except AttributeError:
+        if default:
+            return default[0]
+        raise
+
+
+def _hasattr(interpreter, owner, name):
+    try:
+        interpreter.get_attribute(owner, _literal_name(name, "hasattr"))
+    except AttributeError:
+        return False
+    return True
+
+
+def _setattr(interpreter, owner, name, value):
+    interpreter.set_attribute(owner, _literal_name(name, "setattr"), value)
+
+
+def _delattr(interpreter, owner, name):
+    interpreter.delete_attribute(owner, _literal_name(name, "delattr"))
+
+
+def _super(interpreter, owner, instance):
+    if not isinstance(owner, Class):
+        raise Unreadable("super() with a class the grader does not read", interpreter.where())
+    return Super(owner, instance)
+
+
+def _property(interpreter, fget=None, fset=None, fdel=None, doc=None):
+    return Property(fget, fset, fdel, doc)
+
+
+def _object_setattr(interpreter, instance, name, value):
+    if not isinstance(instance, Instance):
+        raise Unreadable("object.__setattr__ on something other than an instance", interpreter.where())
+    problem = rules.attribute_problem(name)
+    if problem:
+        raise Tampering(problem, interpreter.where())
+    klass = type(instance)._class
+    found, descriptor = klass.lookup(name)
+    if found and isinstance(descriptor, Property):
+        interpreter.store_attribute(instance, name, value)
+        return
+    interpreter.changes(instance)
+    vars(instance)[name] = value
+    if name == "grad":
+        interpreter.grad_writes[id(instance)] = interpreter.location
+
+
+OBJECT_METHODS = {
+    "__init__": Native("object.__init__", lambda interpreter, instance, *args, **kwargs: None),
+    "__setattr__": Native("object.__setattr__", _object_setattr),
+    "__repr__": Native("object.__repr__", lambda interpreter, instance: f"<{type(instance).__name__} object>"),
+    "__str__": Native("object.__str__", lambda interpreter, instance: f"<{type(instance).__name__} object>"),
+    "__eq__": Native("object.__eq__", lambda interpreter, a, b: True if a is b else NotImplemented),
+    "__ne__": Native("object.__ne__", lambda interpreter, a, b: False if a is b else NotImplemented),
+    "__hash__": Native("object.__hash__", lambda interpreter, instance: id(instance) >> 4),
+}
+
+BUILTIN_OBJECTS = {id(f): f for f in (float, int, complex, isinstance, issubclass, type, callable, getattr, hasattr,
+                                      setattr, delattr, super, property, staticmethod, classmethod)}
+BUILTIN_HANDLERS = {
+    id(float): _float, id(int): _int, id(complex): _complex, id(isinstance): _isinstance,
+    id(issubclass): _issubclass, id(type): _type, id(callable): _callable, id(getattr): _getattr,
+    id(hasattr): _hasattr, id(setattr): _setattr, id(delattr): _delattr, id(super): _super,
+    id(property): _property, id(staticmethod): lambda interpreter, f: StaticMethod(f),
+    id(classmethod): lambda interpreter, f: ClassMethod(f),
+}
+
+
+# ---------------------------------------------------------------- @dataclass
+
+def dataclass_decorator(interpreter, klass=None, **options):
+    """@dataclass and @dataclass(...): the methods Python's dataclasses would add to the class."""
+    if klass is None:
+        return Native("dataclass", lambda i, k: dataclass_decorator(i, k, **options))
+    if not isinstance(klass, Class):
+        raise Unreadable("@dataclass on something that is not a class", interpreter.where())
+    fields = _dataclass_fields(klass)
+    namespace = klass.namespace
+    namespace["__dataclass_fields__"] = {f.name: f for f in fields}
+    if options.get("init", True) and "__init__" not in namespace:
+        namespace["__init__"] = Native(f"{klass.name}.__init__", _dataclass_init(klass, fields))
+    if options.get("repr", True) and "__repr__" not in namespace:
+        namespace["__repr__"] = Native(f"{klass.name}.__repr__", _dataclass_repr(klass, fields))
+    eq, frozen = options.get("eq", True), options.get("frozen", False)
+    if eq and "__eq__" not in namespace:
+        namespace["__eq__"] = Native(f"{klass.name}.__eq__", _dataclass_eq(fields))
+    if "__hash__" not in namespace:
+        if options.get("unsafe_hash", False) or eq and frozen:
+            namespace["__hash__"] = Native(f"{klass.name}.__hash__", lambda i, self: hash(
+                tuple(vars(self).get(f.name) for f in fields if f.compare)))
+        elif eq:
+            namespace["__hash__"] = None
+    if frozen:
+        namespace["__frozen__"] = True
+    return klass
+
+
+def _dataclass_fields(klass):
+    fields = {}
+    for base in reversed(klass.mro[1:]):
+        for field in base.namespace.get("__dataclass_fields__", {}).values():
+            fields[field.name] = field
+    for name, annotation in klass.namespace.get("__annotations__", {}).items():
+        if annotation.startswith(("ClassVar", "typing.ClassVar")):
+            continue
+        value = klass.namespace.get(name, _ABSENT)
+        if isinstance(value, library.FieldSpec):
+            field = value
+            del klass.namespace[name]
+            if field.has_default:
+                klass.namespace[name] = field.default
+        else:
+            field = library.FieldSpec(value, None, True, True, True, value is not _ABSENT, False)
+        field.name = name
+        fields[name] = field
+    return list(fields.values())
+
+
+_ABSENT = object()
+
+
+def _dataclass_init(klass, fields):
+    def init(interpreter, self, *args, **kwargs):
+        wanted = [f for f in fields if f.init]
+        if len(args) > len(wanted):
+            raise TypeError(f"{klass.name}.__init__() takes {len(wanted) + 1} positional arguments but "
+                            f"{len(args) + 1} were given")
+        given = dict(zip((f.name for f in wanted), args))
+        for name, value in kwargs.items():
+            if name in given or name not in {f.name for f in wanted}:
+                raise TypeError(f"{klass.name}.__init__() got an unexpected keyword argument '{name}'")
+            given[name] = value
+        for field in fields:
+            if field.name in given:
+                value = given[field.name]
+            elif field.has_factory:
+                value = interpreter.call(field.default_factory, [], {})
+            elif field.has_default:
+                value = field.default
+            else:
+                raise TypeError(f"{klass.name}.__init__() missing required argument: '{field.name}'")
+            _object_setattr(interpreter, self, field.name, value)
+        found, post = klass.lookup("__post_init__")
+        if found:
+            interpreter.call(interpreter.bind_to(post, self, klass), [], {})
+    return init
+
+
+def _dataclass_repr(klass, fields):
+    def representation(interpreter, self):
+        parts = ", ".join(f"{f.name}={vars(self).get(f.name)!r}" for f in fields if f.repr)
+        return f"{klass.name}({parts})"
+    return representation
+
+
+def _dataclass_eq(fields):
+    def equal(interpreter, self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return tuple(vars(self).get(f.name) for f in fields if f.compare) == \
+            tuple(vars(other).get(f.name) for f in fields if f.compare)
+    return equal
