@@ -28,10 +28,15 @@ from autograder.grading.feedback import verdict
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
-from autograder.reading import proofs, read, module_name
+from autograder.reading import NETWORK_PARTS, Job, module_name, proofs
+from autograder.reading.service import ReadingService
+from autograder.reading.rules import ALLOWED_MODULES
 from autograder.sandbox.client import Worker, WorkerFailure
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
 from autograder.sandbox.student import LiveTransport, PipelinedTransport, StudentCode
+
+
+ALLOWED_IMPORTS = frozenset(name.partition(".")[0] for name in ALLOWED_MODULES)
 
 
 @cache
@@ -91,6 +96,8 @@ class Grader:
         self.rubric, self.level = rubric, level
         self.limits = limits or Limits(cpu_seconds=int(rubric.part_seconds) + 1)
         self.worker = None
+        self.reader = ReadingService()
+        self._cases = None
 
     @property
     def book(self):
@@ -107,7 +114,8 @@ class Grader:
                 except SubmissionError as problem:
                     return uniform_result(path, self.rubric, self.level, started, FAILED, str(problem), warnings)
                 warnings += [*staged.warnings, *given_code.warnings(staged)]
-                run = SubmissionRun(self, staged, reading_of(staged))
+                job = self.job(staged)
+                run = SubmissionRun(self, staged, self.reader.scan(job), job)
                 parts = tuple(run.grade_part(part) for part in self.rubric.parts)
         finally:
             if keep_worker and self.worker is not None:
@@ -116,6 +124,16 @@ class Grader:
                 self.close()
         return GradeResult(str(path), parts, self.level.describe(), time.monotonic() - started, "", tuple(warnings),
                            tuple(dict.fromkeys(run.review)))
+
+    def job(self, staged):
+        """The reading Job of a staged submission: its graded modules, the op parts to prove, and
+        the cases each op part's checks make (the same for every submission, so worked out once)."""
+        if self._cases is None:
+            graded = [exercise.op(p.id) for p in self.rubric.parts if exercise.op(p.id) and p.points > 0]
+            self._cases = {op.part: proofs.cases_from_requests(self.book.requests(op.part)[0], op) for op in graded}
+        ops = tuple(op for op in exercise.OPS if op.part in self._cases)
+        prefix = f"{Path(staged.root).name}." if staged.layout == "package" else ""
+        return Job(graded_sources(staged), f"{prefix}engine", f"{prefix}nn", ops, self._cases)
 
     def worker_for(self, staged):
         """The worker, holding `staged`'s files: the one kept from the submission before if it is
@@ -131,26 +149,26 @@ class Grader:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        self.reader.close()
         _keeping.discard(self)
 
 
-def reading_of(staged):
-    """The Reading of a staged submission's graded modules (autograder/reading)."""
+def graded_sources(staged):
+    """{module name: (file, text, is a package)} of the modules grading imports."""
     sources = {}
     for path in sorted(Path(staged.folder).rglob("*.py")):
         relative = path.relative_to(staged.folder).as_posix()
         name = module_name(relative, staged.layout, staged.root)
         if name:
             sources[name] = (relative, path.read_text("utf-8", "replace"), path.name == "__init__.py")
-    prefix = f"{Path(staged.root).name}." if staged.layout == "package" else ""
-    return read(sources, f"{prefix}engine", f"{prefix}nn", {op.part: op.method for op in exercise.OPS})
+    return sources
 
 
 class SubmissionRun:
     """One submission being graded: its worker, its reading, and a load failure every later part repeats."""
 
-    def __init__(self, grader, staged, reading):
-        self.grader, self.staged, self.reading = grader, staged, reading
+    def __init__(self, grader, staged, reading, job):
+        self.grader, self.staged, self.reading, self.job = grader, staged, reading, job
         self.worker = None
         self.load_failure = None
         self.graded = {}  # part id -> PartResult, as the parts are graded
@@ -176,10 +194,8 @@ class SubmissionRun:
 
     def after_checks(self, part_id):
         """What a part needs besides its checks: an op its proven formula, convergence a passing backward()."""
-        op = exercise.op(part_id)
-        if op is not None:
-            cases = proofs.cases_from_requests(self.grader.book.requests(part_id)[0], op)
-            outcome = self.reading.proof(op, cases)
+        if exercise.op(part_id) is not None:
+            outcome = self.grader.reader.prove(self.job, part_id)
             if outcome.proven:
                 return []
             if outcome.kind in ("unreadable", "tampering"):
@@ -206,7 +222,7 @@ class SubmissionRun:
         if self.load_failure is not None:
             return [self.result(first, self.load_failure, 0.0)]
         try:
-            channel, loaded = self.open_part(deadline)
+            channel, loaded = self.open_part(deadline, part_id)
         except WorkerFailure as failure:  # the submission cannot even be imported: no part can run
             self.load_failure = failure
             return [self.result(first, failure, 0.0)]
@@ -230,7 +246,7 @@ class SubmissionRun:
         failure the recorded examples found if shrinking cannot reproduce it in time."""
         started = time.monotonic()
         try:
-            channel, loaded = self.open_part(deadline)
+            channel, loaded = self.open_part(deadline, rehearsed.check.part)
         except WorkerFailure:
             return fast
         student = StudentCode(LiveTransport(channel, loaded))
@@ -246,13 +262,16 @@ class SubmissionRun:
             return fast  # the worker died or ran out of time while shrinking, or the failure did not come back
         return result
 
-    def open_part(self, deadline):
-        """A fresh child for one part, and what it found on loading the submission."""
+    def open_part(self, deadline, part_id):
+        """A fresh child for one part, and what it found on loading the submission (engine.py,
+        and nn.py for the network's parts: a part runs only the code it grades)."""
         if self.worker is None or not self.worker.alive:
             self.worker = self.grader.worker_for(self.staged)
         level = self.grader.level
         base = INSIDE_SUBMISSION if level.namespaces else str(self.worker.sandbox.submission)
-        channel = self.worker.open_part(self.staged.layout, f"{base}/{self.staged.root}", deadline)
+        imports = ("engine", "nn") if part_id in NETWORK_PARTS else ("engine",)
+        channel = self.worker.open_part(self.staged.layout, f"{base}/{self.staged.root}", deadline, imports,
+                                        ALLOWED_IMPORTS)
         try:
             return channel, channel.receive()
         except WorkerFailure:

@@ -18,7 +18,7 @@ Nothing here raises: any trouble becomes a finding or an outcome with a message.
 import ast
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from autograder.reading import proofs, scan as scanning
@@ -39,49 +39,48 @@ class Blocked:
     review: str
 
 
+@dataclass(frozen=True)
+class Job:
+    """What a reading needs: the graded modules' sources ({module name: (file, text, is a
+    package)}), the module names op parts and network parts import, the op rows of the exercise
+    and, per op part, the Cases its checks make (proofs.cases_from_requests); `prove` names the
+    one op part to prove ("" for the scan alone)."""
+    sources: dict
+    engine: str
+    network: str
+    ops: tuple
+    cases: dict
+    prove: str = ""
+
+
 @dataclass
 class Reading:
-    modules: dict  # module name -> (file, tree, is_package)
+    """What the grader knows of a submission from its source; plain data."""
     findings: list
-    reach: dict  # part id -> set of (file, scope) the part's code reaches; "" scope = top level
-    engine: str  # the module name of engine.py
-    review: list = field(default_factory=list)
+    reach: dict  # part id -> {(file, scope)} the part's code reaches; "" scope = a module's top level
+    proofs: dict  # op part id -> proofs.Outcome
+    stopped: str = ""  # why the reading as a whole failed (then every part is blocked)
+    seconds: float = 0.0
 
     def blocked(self, part):
         """Blocked for a part that a tampering or rebinding finding reaches, else None."""
+        if self.stopped:
+            return Blocked(f"the grader could not read your code: {self.stopped}; {UNREADABLE_NOTE}",
+                           "code the grader could not read", self.stopped)
         for finding in self.findings:
             if _reaches(self.reach.get(part, set()), finding):
-                kind = "tampering" if finding.kind == scanning.TAMPERING else "rebinding"
+                tampering = finding.kind == scanning.TAMPERING
                 message = (f"{finding.where}: your code {finding.message}. No part that this code reaches is graded"
-                           + (": the submission is marked for your instructor's review" if kind == "tampering" else ""))
-                return Blocked(message, "code the grader does not grade" if kind == "tampering" else
-                               "a class, function or module rebound after its definition", f"{finding.where}: {finding.message}")
+                           + (": the submission is marked for your instructor's review" if tampering else ""))
+                return Blocked(message, "code the grader does not grade" if tampering else
+                               "a class, function or module rebound after its definition",
+                               f"{finding.where}: {finding.message}")
         return None
 
-    def proof(self, op, cases):
-        """The proofs.Outcome of an op part on its cases (the requests of the part's checks)."""
-        started = time.monotonic()
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
-        try:
-            from autograder.reading.interpreter import Interpreter
-            with Interpreter(self.modules) as interpreter:
-                with reading_at(Point({})):
-                    engine = interpreter.import_module(self.engine)
-                return proofs.prove(interpreter, engine.namespace.get("Value"), op, cases)
-        except Tampering as stop:
-            return proofs.Outcome(False, f"{_at(stop)}your code {stop.message}", "tampering", stop.where)
-        except (Unreadable, OverBudget) as stop:
-            return proofs.Outcome(False, f"the grader could not read the gradient code of this op ({_at(stop)}"
-                                         f"{stop.message}); {UNREADABLE_NOTE}", "unreadable", stop.where)
-        except ReadingStopped as stop:
-            return proofs.Outcome(False, stop.message, "unreadable", stop.where)
-        except Exception as error:  # a module that fails to import here failed in the worker too
-            return proofs.Outcome(False, f"the grader could not read the gradient code of this op "
-                                         f"({type(error).__name__}: {error}); {UNREADABLE_NOTE}", "unreadable")
-        finally:
-            sys.setrecursionlimit(limit)
-            self.seconds = getattr(self, "seconds", 0.0) + time.monotonic() - started
+    def proof(self, part):
+        """The proofs.Outcome of an op part."""
+        return self.proofs.get(part) or proofs.Outcome(False, f"the grader did not read the formula of {part}; "
+                                                              f"{UNREADABLE_NOTE}", "unreadable")
 
 
 def _at(stop):
@@ -89,28 +88,53 @@ def _at(stop):
 
 
 def _reaches(reached, finding):
+    if not finding.scope:
+        return (finding.file, "") in reached
     scope = finding.scope.split(".")
-    return any((finding.file, ".".join(scope[:n])) in reached for n in range(len(scope) + 1)) if finding.scope \
-        else (finding.file, "") in reached
+    return any((finding.file, ".".join(scope[:n])) in reached for n in range(1, len(scope) + 1))
 
 
-def read(sources, engine, network, op_methods):
-    """The Reading of a submission.
-
-    `sources`: {module name: (file name, source text, is a package)} of the graded modules;
-    `engine`, `network`: the module names that op parts and network parts import;
-    `op_methods`: {part id: the Value method it grades} for the op parts."""
-    modules, findings = {}, []
-    for name, (file, text, is_package) in sources.items():
+def analyse(job):
+    """The Reading of a Job, computed in this process (ReadingService runs it in a bounded one):
+    the scan and what each part reaches, or the proof of the op part `job.prove`."""
+    started = time.monotonic()
+    modules = {}
+    for name, (file, text, is_package) in job.sources.items():
         try:
             modules[name] = (file, ast.parse(text, file), is_package)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue  # the worker reports the syntax error itself, on import
-    trees = {file: tree for file, tree, _ in modules.values()}
-    findings = scanning.scan(trees)
-    imports = _import_graph(modules)
-    reach = _reach(modules, imports, engine, network, op_methods)
-    return Reading(modules, findings, reach, engine)
+    if job.prove:
+        op = next(op for op in job.ops if op.part == job.prove)
+        outcome = prove(modules, job.engine, op, job.cases.get(op.part, []))
+        return Reading([], {}, {op.part: outcome}, seconds=time.monotonic() - started)
+    findings = scanning.scan({file: tree for file, tree, _ in modules.values()})
+    reach = _reach(modules, _import_graph(modules), job.engine, job.network, {op.part: op.method for op in job.ops})
+    return Reading(findings, reach, {}, seconds=time.monotonic() - started)
+
+
+def prove(modules, engine, op, cases):
+    """The proofs.Outcome of one op part: a fresh interpreter, as a fresh worker child runs it."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        from autograder.reading.interpreter import Interpreter
+        with Interpreter(modules) as interpreter:
+            with reading_at(Point({})):
+                module = interpreter.import_module(engine)
+            return proofs.prove(interpreter, module.namespace.get("Value"), op, cases)
+    except Tampering as stop:
+        return proofs.Outcome(False, f"{_at(stop)}your code {stop.message}", "tampering", stop.where)
+    except (Unreadable, OverBudget) as stop:
+        return proofs.Outcome(False, f"the grader could not read the gradient code of this op ({_at(stop)}"
+                                     f"{stop.message}); {UNREADABLE_NOTE}", "unreadable", stop.where)
+    except ReadingStopped as stop:
+        return proofs.Outcome(False, stop.message, "unreadable", stop.where)
+    except Exception as error:  # a module that fails to import here failed in the worker too
+        return proofs.Outcome(False, f"the grader could not read the gradient code of this op "
+                                     f"({type(error).__name__}: {error}); {UNREADABLE_NOTE}", "unreadable")
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # ---------------------------------------------------------------- what each part's code reaches
@@ -153,72 +177,122 @@ def _closure(graph, roots):
 
 def _reach(modules, graph, engine, network, op_methods):
     """{part: {(file, scope)}}: the top levels of the modules a part imports, and the functions
-    its entry points may call (by name, generously: a call of `f` or `x.f` reaches every
-    function named f)."""
-    functions = {}  # simple name -> [(file, qualname)]
-    calls = {}  # (file, qualname) -> names it calls or refers to
+    its entry points may call. Calls are followed generously: a name reaches the functions it
+    can denote lexically (a nested def, else a module's function of that name), an attribute
+    `x.f` every method named f; a function reached reaches the functions nested in it."""
+    by_name, by_attribute, nested, refers = {}, {}, {}, {}
     for _, (file, tree, _) in modules.items():
-        for qualname, node in _functions(tree):
-            functions.setdefault(node.name, []).append((file, qualname))
-            calls[(file, qualname)] = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
-                n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
-    op_modules = _closure(graph, [engine])
-    network_modules = _closure(graph, [engine, network])
+        for qualname, node, parent, in_class in _functions(tree):
+            key = (file, qualname)
+            refers[key] = _references(node)
+            if parent is not None:
+                nested.setdefault((file, parent), []).append(key)
+            elif in_class:
+                by_attribute.setdefault(node.name, []).append(key)
+                by_name.setdefault(node.name, []).append(key)  # super().f(), Class.f(self)
+            else:
+                by_name.setdefault(node.name, []).append(key)
     files = {name: modules[name][0] for name in modules}
     always = {"__init__", "__post_init__", "__setattr__", "__getattr__", "__new__", "__hash__", "__eq__"}
 
     def reached(module_names, roots):
-        seen = {(files[m], "") for m in module_names}
-        top_calls = set().union(*(_top_level_names(modules[m][1]) for m in module_names))
         imported = {files[m] for m in module_names}
-        todo = [f for r in roots | always | top_calls for f in functions.get(r, []) if f[0] in imported]
+        names, attributes = set(roots) | always, set(roots) | always
+        for m in module_names:
+            top_names, top_attributes = _references(modules[m][1], top_level=True)
+            names |= top_names
+            attributes |= top_attributes
+        seen = {(file, "") for file in imported}
+        todo = [f for n in names for f in by_name.get(n, [])] + [f for a in attributes for f in by_attribute.get(a, [])]
         while todo:
             item = todo.pop()
-            if item in seen:
+            if item in seen or item[0] not in imported:
                 continue
             seen.add(item)
-            todo.extend(f for n in calls.get(item, ()) for f in functions.get(n, []))
+            todo.extend(nested.get(item, []))
+            called_names, called_attributes = refers[item]
+            todo.extend(f for n in called_names for f in by_name.get(n, []))
+            todo.extend(f for a in called_attributes for f in by_attribute.get(a, []))
         return seen
 
-    reach = {part: reached(op_modules, {method}) for part, method in op_methods.items()}
-    reach["backward"] = reached(op_modules, {"backward"})
-    everything = {(files[m], q) for m in network_modules for q, _ in _functions(modules[m][1])}
+    op_modules = _closure(graph, [engine])
+    network_modules = _closure(graph, [engine, network])
+    own = {"grad", "_backward", "data"}  # what the worker itself reads and writes on a Value
+    reach = {part: reached(op_modules, {method} | own) for part, method in op_methods.items()}
+    reach["backward"] = reached(op_modules, {"backward"} | own)
+    network_entry = {n for m in network_modules - op_modules for _, node, _, _ in _functions(modules[m][1])
+                     for n in (node.name,)}
     for part in NETWORK_PARTS:
-        reach[part] = everything | {(files[m], "") for m in network_modules}
+        reach[part] = reached(network_modules, network_entry | TRAINING | own)
     return reach
 
 
+# What the lesson's training loop and the worker's network probes call on a network: the model,
+# its parameters() and layers, the loss's -, ** and sum(), backward().
+TRAINING = {"__call__", "parameters", "layers", "neurons", "w", "b", "backward", "__sub__", "__rsub__", "__pow__",
+            "__add__", "__radd__", "__neg__", "__mul__", "__rmul__"}
+
+
 def _functions(tree):
-    """(qualified name, node) of every function and method, nested ones included."""
-    stack = [(tree, "")]
+    """(qualified name, node, qualified name of the enclosing function or None, defined in a
+    class body) of every function and method, nested ones included."""
+    stack = [(tree, "", None, False)]
     while stack:
-        node, prefix = stack.pop()
+        node, prefix, function, in_class = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 name = f"{prefix}.{child.name}" if prefix else child.name
-                yield name, child
-                stack.append((child, name))
+                yield name, child, function, in_class
+                stack.append((child, name, name, False))
             elif isinstance(child, ast.ClassDef):
-                stack.append((child, f"{prefix}.{child.name}" if prefix else child.name))
+                stack.append((child, f"{prefix}.{child.name}" if prefix else child.name, function, True))
             else:
-                stack.append((child, prefix))
+                stack.append((child, prefix, function, in_class and isinstance(node, ast.ClassDef) and False))
 
 
-def _top_level_names(tree):
-    """Names that a module's top-level code (class bodies included) calls or refers to."""
-    names = set()
-    stack = list(tree.body)
+# The special methods that syntax calls without naming them.
+IMPLICIT = {
+    ast.Add: ("__add__", "__radd__", "__iadd__"), ast.Sub: ("__sub__", "__rsub__", "__isub__", "__neg__", "__add__"),
+    ast.Mult: ("__mul__", "__rmul__", "__imul__"), ast.Div: ("__truediv__", "__rtruediv__", "__itruediv__", "__pow__",
+                                                               "__mul__"),
+    ast.Pow: ("__pow__", "__rpow__", "__ipow__"), ast.USub: ("__neg__", "__mul__"), ast.UAdd: ("__pos__",),
+    ast.FloorDiv: ("__floordiv__", "__rfloordiv__"), ast.Mod: ("__mod__", "__rmod__"), ast.MatMult: ("__matmul__",),
+    ast.Compare: ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__", "__hash__"),
+    ast.Subscript: ("__getitem__", "__setitem__", "__delitem__"), ast.For: ("__iter__", "__next__"),
+    ast.comprehension: ("__iter__", "__next__"), ast.Call: ("__call__", "__init__", "__post_init__"),
+    ast.JoinedStr: ("__format__", "__repr__", "__str__"), ast.If: ("__bool__", "__len__"),
+    ast.While: ("__bool__", "__len__"), ast.BoolOp: ("__bool__", "__len__"), ast.IfExp: ("__bool__", "__len__"),
+    ast.Set: ("__hash__", "__eq__"), ast.Dict: ("__hash__", "__eq__"),
+}
+IMPLICIT_IN_BUILTINS = {"sum": ("__add__", "__radd__"), "len": ("__len__",), "abs": ("__abs__",),
+                        "sorted": ("__lt__", "__gt__"), "max": ("__lt__", "__gt__"), "min": ("__lt__", "__gt__"),
+                        "set": ("__hash__", "__eq__"), "hash": ("__hash__",), "str": ("__str__", "__repr__"),
+                        "repr": ("__repr__",), "print": ("__str__", "__repr__"), "float": ("__float__",),
+                        "int": ("__int__", "__index__"), "bool": ("__bool__", "__len__"), "iter": ("__iter__",),
+                        "reversed": ("__reversed__", "__len__", "__getitem__"), "round": ("__round__",)}
+
+
+def _references(tree, top_level=False):
+    """(names, attribute names) that code refers to, the special methods its syntax calls
+    included; for a module's top level (`top_level`), only code run on import (class bodies, not
+    function bodies)."""
+    names, attributes = set(), set()
+    stack = list(tree.body) if top_level else [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            names.update(n.id for d in node.decorator_list for n in ast.walk(d) if isinstance(n, ast.Name))
+        if top_level and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            stack.extend(getattr(node, "decorator_list", []))
             continue
         if isinstance(node, ast.Name):
             names.add(node.id)
+            attributes.update(IMPLICIT_IN_BUILTINS.get(node.id, ()))
         elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
+            attributes.add(node.attr)
+        attributes.update(IMPLICIT.get(type(node), ()))
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.AugAssign)):
+            attributes.update(IMPLICIT.get(type(node.op), ()))
         stack.extend(ast.iter_child_nodes(node))
-    return names
+    return names, attributes
 
 
 def module_name(path, layout, root):

@@ -22,8 +22,9 @@ from autograder.reading.objects import (BoundMethod, Class, ClassMethod, Functio
 from autograder.reading.scopes import parameters, scope_of
 
 MAX_STEPS = 200_000
+MAX_ITEMS = 1_000_000
 MAX_DEPTH = 60
-MAX_SECONDS = 5.0
+MAX_SECONDS = 2.0
 
 BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
@@ -211,7 +212,7 @@ class Interpreter:
             self.assign(node.target, self.evaluate(node.value, frame), frame)
 
     def run_AugAssign(self, node, frame):
-        combine = IN_PLACE[type(node.op)]
+        combine = self.checked(IN_PLACE[type(node.op)], node.op)
         target = node.target
         if isinstance(target, ast.Name):
             self.store(target.id, combine(self.load(target.id, frame), self.evaluate(node.value, frame)), frame)
@@ -225,6 +226,12 @@ class Interpreter:
             owner[index] = combine(owner[index], self.evaluate(node.value, frame))
         else:
             raise Unreadable("an augmented assignment to this kind of target", self.where())
+
+    def checked(self, combine, op):
+        def sized(left, right):
+            self.check_size(op, left, right)
+            return combine(left, right)
+        return sized
 
     def run_Return(self, node, frame):
         raise _Return(None if node.value is None else self.evaluate(node.value, frame))
@@ -389,7 +396,30 @@ class Interpreter:
         self.store(node.name, klass, frame)
 
     def run_With(self, node, frame):
-        raise Unreadable("a `with` statement, which the grader does not read", self.where())
+        if not node.items:
+            return self.run_block(node.body, frame)
+        item, rest = node.items[0], node.items[1:]
+        manager = self.evaluate(item.context_expr, frame)
+        entered = self.context_method(manager, "__enter__")()
+        if item.optional_vars is not None:
+            self.assign(item.optional_vars, entered, frame)
+        inner = ast.With(items=rest, body=node.body) if rest else None
+        try:
+            self.run_With(inner, frame) if inner else self.run_block(node.body, frame)
+        except ReadingStopped:
+            raise
+        except CAUGHT_BY_BARE_EXCEPT as error:
+            if not self.truth(self.context_method(manager, "__exit__")(type(error), error, None)):
+                raise
+        else:
+            self.context_method(manager, "__exit__")(None, None, None)
+
+    def context_method(self, manager, name):
+        if isinstance(manager, Instance):
+            return lambda *args: self.call_special(manager, name, args)
+        if isinstance(manager, library.CONTEXT_MANAGERS):
+            return getattr(manager, name)
+        raise Unreadable(f"a `with` statement over {manager!r}, which the grader does not read", self.where())
 
     # ---------------------------------------------------------------- names
 
@@ -515,7 +545,22 @@ class Interpreter:
         return slice(part(node.lower), part(node.upper), part(node.step))
 
     def eval_BinOp(self, node, frame):
-        return BINARY[type(node.op)](self.evaluate(node.left, frame), self.evaluate(node.right, frame))
+        left, right = self.evaluate(node.left, frame), self.evaluate(node.right, frame)
+        self.check_size(node.op, left, right)
+        return BINARY[type(node.op)](left, right)
+
+    def check_size(self, op, left, right):
+        """Refuse, before computing it, a result too large to be honest work (a string repeated
+        a billion times, 10 ** 10 ** 9): the reading process's memory limit is the last resort."""
+        if isinstance(op, ast.Mult):
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(times, int) \
+                        and len(sequence) * times > MAX_ITEMS:
+                    raise OverBudget("a sequence repeated into more than a million items", self.where())
+        if isinstance(op, (ast.Pow, ast.LShift)) and type(left) is int and type(right) is int and right > 64:
+            bits = abs(left).bit_length() * right if isinstance(op, ast.Pow) else right
+            if bits > 100_000:
+                raise OverBudget("an integer of more than 100,000 bits", self.where())
 
     def eval_UnaryOp(self, node, frame):
         operand = self.evaluate(node.operand, frame)
@@ -1148,6 +1193,13 @@ def _super(interpreter, owner, instance):
     return Super(owner, instance)
 
 
+def _range(interpreter, *args):
+    made = range(*args)
+    if len(made) > MAX_ITEMS:
+        raise OverBudget(f"a range of {len(made):,} numbers", interpreter.where())
+    return made
+
+
 def _property(interpreter, fget=None, fset=None, fdel=None, doc=None):
     return Property(fget, fset, fdel, doc)
 
@@ -1180,12 +1232,12 @@ OBJECT_METHODS = {
 }
 
 BUILTIN_OBJECTS = {id(f): f for f in (float, int, complex, isinstance, issubclass, type, callable, getattr, hasattr,
-                                      setattr, delattr, super, property, staticmethod, classmethod)}
+                                      setattr, delattr, super, property, staticmethod, classmethod, range)}
 BUILTIN_HANDLERS = {
     id(float): _float, id(int): _int, id(complex): _complex, id(isinstance): _isinstance,
     id(issubclass): _issubclass, id(type): _type, id(callable): _callable, id(getattr): _getattr,
     id(hasattr): _hasattr, id(setattr): _setattr, id(delattr): _delattr, id(super): _super,
-    id(property): _property, id(staticmethod): lambda interpreter, f: StaticMethod(f),
+    id(property): _property, id(staticmethod): lambda interpreter, f: StaticMethod(f), id(range): _range,
     id(classmethod): lambda interpreter, f: ClassMethod(f),
 }
 

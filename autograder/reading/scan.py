@@ -167,19 +167,25 @@ class Scan:
 
 
 def _walk_with_scopes(tree):
-    """(node, enclosing function's qualified name or "", parent) for every node, iteratively."""
-    stack, count = [(tree, "", None)], 0
+    """(node, scope, parent) for every node, iteratively: scope is the qualified name of the
+    innermost function the node is in ("Value.tanh._backward"), or "" for code that runs when
+    the module is imported (its top level and class bodies)."""
+    stack, count = [(tree, "", "", None)], 0
     while stack:
-        node, scope, parent = stack.pop()
+        node, qualname, scope, parent = stack.pop()
         count += 1
         if count > MAX_NODES:
             return
         yield node, scope, parent
-        inner = scope
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            inner = f"{scope}.{node.name}" if scope else node.name
+            inner = f"{qualname}.{node.name}" if qualname else node.name
+            body_scope = inner if not isinstance(node, ast.ClassDef) else scope
+            for child in ast.iter_child_nodes(node):  # decorators, defaults and bases run outside
+                in_body = child in node.body
+                stack.append((child, inner if in_body else qualname, body_scope if in_body else scope, node))
+            continue
         for child in ast.iter_child_nodes(node):
-            stack.append((child, inner, node))
+            stack.append((child, qualname, scope, node))
 
 
 def _names_bound_anywhere(tree):

@@ -107,13 +107,15 @@ class Worker:
         text = self._stderr.decode("utf-8", "replace").strip()
         return printable("\n".join(text.splitlines()[-lines:])[-MAX_TEXT:])
 
-    def open_part(self, layout, root, deadline):
-        """A fresh child that loads the submission and serves one part until `deadline`."""
+    def open_part(self, layout, root, deadline, imports=("engine", "nn"), allowed=()):
+        """A fresh child that loads the submission (the modules `imports`) and serves one part
+        until `deadline`; student code may import the standard-library modules `allowed`."""
         key = os.urandom(16)
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         try:
-            message = {"op": "part", "key": key.hex(), "layout": layout, "root": root}
+            message = {"op": "part", "key": key.hex(), "layout": layout, "root": root, "imports": list(imports),
+                       "allowed": sorted(allowed)}
             pid = self._control_call(message, [request_read, reply_write]).get("pid")
         except BaseException:
             for fd in (request_write, reply_read):

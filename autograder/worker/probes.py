@@ -112,8 +112,8 @@ def failure_from(error, kind="student"):
 
 # ---------------------------------------------------------------- load
 
-def load(layout, root):
-    """Import engine.py and nn.py from the submission; (Probes, the load reply)."""
+def load(layout, root, imports=("engine", "nn")):
+    """Import engine.py, and nn.py if `imports` says so, from the submission; (Probes, the load reply)."""
     Submission.root = os.path.abspath(root)
     sys.path.insert(0, os.path.dirname(Submission.root) if layout == "package" else Submission.root)
     prefix = os.path.basename(Submission.root) + "." if layout == "package" else ""
@@ -124,17 +124,17 @@ def load(layout, root):
     value_class = getattr(engine, "Value", None)
     if not isinstance(value_class, type):
         raise Failure("missing", "engine.py defines no class named Value", "", "engine.py")
-    nn_failure, mlp_class = None, None
-    try:
-        nn = importlib.import_module(prefix + "nn")
-        mlp_class = getattr(nn, "MLP", None) or getattr(engine, "MLP", None)
-    except BaseException as error:
-        nn_failure = failure_from(error, "load")
-        mlp_class = getattr(engine, "MLP", None)
+    nn_failure, mlp_class = None, getattr(engine, "MLP", None)
+    if "nn" in imports:
+        try:
+            nn = importlib.import_module(prefix + "nn")
+            mlp_class = getattr(nn, "MLP", None) or mlp_class
+        except BaseException as error:
+            nn_failure = failure_from(error, "load")
     reply = {
         "value_attributes": public_names(value_class),
         "engine_names": public_names(engine),
-        "nn_loaded": nn_failure is None,
+        "nn_loaded": "nn" in imports and nn_failure is None,
         "nn_error": None if nn_failure is None else nn_failure.as_data(),
     }
     return Probes(value_class, mlp_class, nn_failure), reply
