@@ -870,6 +870,8 @@ class Interpreter:
             return self.function_attribute(owner, name)
         if owner is object and name in OBJECT_METHODS:
             return OBJECT_METHODS[name]
+        if isinstance(owner, Property) and name in ("getter", "setter", "deleter", "fget", "fset", "fdel"):
+            return getattr(owner, name)
         if isinstance(owner, (Opaque, Property, StaticMethod, ClassMethod, library.Denied)):
             raise Unreadable(f"reads .{name} of {owner!r}", self.where())
         if name.startswith("_"):

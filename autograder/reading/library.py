@@ -256,10 +256,15 @@ RANDOM = {
 # ---------------------------------------------------------------- decorators and helpers
 
 def _identity_decorator(interpreter, *args, **kwargs):
-    """`@cache`, `@lru_cache`, `@lru_cache(maxsize=None)`, `@wraps(f)`: the function itself."""
+    """`@cache`, `@lru_cache`, `@lru_cache(maxsize=None)`: the function itself."""
     if len(args) == 1 and not kwargs and callable(args[0]):
         return args[0]
     return Native("decorator", lambda interpreter, function: function)
+
+
+def _wraps(interpreter, wrapped, *args, **kwargs):
+    """`@wraps(f)`: the wrapper itself (its name and docstring do not change what it computes)."""
+    return Native("decorator", lambda interpreter, wrapper: wrapper)
 
 
 def _update_wrapper(interpreter, wrapper, wrapped, *args, **kwargs):
@@ -309,7 +314,7 @@ def module_models(interpreter_dataclass):
             __import__("dataclasses")),
         "functools": ModuleModel("functools", {
             "reduce": functools.reduce, "partial": functools.partial, "cmp_to_key": functools.cmp_to_key,
-            "wraps": Native("functools.wraps", _identity_decorator),
+            "wraps": Native("functools.wraps", _wraps),
             "update_wrapper": Native("functools.update_wrapper", _update_wrapper),
             "lru_cache": Native("functools.lru_cache", _identity_decorator),
             "cache": Native("functools.cache", _identity_decorator),

@@ -299,11 +299,11 @@ def _decide(difference, point):
     for nudge in (0, sympy.Rational(1, 997), -sympy.Rational(1, 1009)):
         values = {s: v + nudge * (1 + abs(v)) for s, v in point.values.items()}
         try:
-            value = sympy.N(difference.xreplace(values), digits)
+            value = sympy.N(sympy.Abs(difference.xreplace(values)), digits)
         except (TypeError, ValueError, ZeroDivisionError):
             continue
-        if value.is_number and value != 0 and abs(value) > sympy.Float(10) ** (-digits // 2):
-            return False
+        if isinstance(value, sympy.Float) and value != 0 and value._prec >= 30:
+            return False  # sympy vouches for 30 bits of a nonzero value (a true zero comes with none)
     if sympy.count_ops(difference) > 300:
         return None
     return _rational_in_exponentials(difference) or None

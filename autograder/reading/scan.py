@@ -280,4 +280,4 @@ def scan(modules):
     findings = []
     for file, tree in modules.items():
         findings += Scan(file, tree, submission, methods).run()
-    return findings
+    return sorted(findings, key=lambda f: (f.file, f.line))
