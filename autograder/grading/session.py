@@ -28,7 +28,7 @@ from autograder.grading.feedback import verdict
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
-from autograder.reading import NETWORK_PARTS, Job, module_name, proofs
+from autograder.reading import NETWORK_PARTS, Job, Reading, module_name, proofs
 from autograder.reading.service import ReadingService
 from autograder.reading.rules import ALLOWED_MODULES
 from autograder.sandbox.client import Worker, WorkerFailure
@@ -46,19 +46,22 @@ def casebook():
 
 
 @cache
-def grader_for(rubric, level):
-    return Grader(rubric, level)
+def grader_for(rubric, level, read_source=True):
+    return Grader(rubric, level, read_source=read_source)
 
 
-def grade(path, *, rubric=None, level=None, sandbox="auto", keep_worker=False):
+def grade(path, *, rubric=None, level=None, sandbox="auto", keep_worker=False, read_source=True):
     """Grade the submission at `path` (folder or .zip) and return a GradeResult.
 
     With keep_worker, the sandboxed worker stays for the next submission graded in this process
     (a batch); `close_workers()` stops it. Raises SandboxUnavailable (sandbox="strict" without
     namespaces) and RubricError; every problem with the submission itself is reported inside
-    the result instead.
+    the result instead. `read_source=False` grades with the sandbox alone, skipping the reading
+    of the source (no scan, no proofs): it exists to test the sandbox as a layer of its own, and
+    scores are not sound without the reading.
     """
-    return grader_for(rubric or load_rubric(), level or detect(sandbox)).grade(path, keep_worker=keep_worker)
+    grader = grader_for(rubric or load_rubric(), level or detect(sandbox), read_source)
+    return grader.grade(path, keep_worker=keep_worker)
 
 
 _keeping = set()  # the graders of this process that keep a worker for the next submission
@@ -92,8 +95,8 @@ def uniform_result(path, rubric, level, started, outcome, message, warnings):
 class Grader:
     """Grades submissions with one rubric at one isolation level, reusing everything it can."""
 
-    def __init__(self, rubric, level, limits=None):
-        self.rubric, self.level = rubric, level
+    def __init__(self, rubric, level, limits=None, read_source=True):
+        self.rubric, self.level, self.read_source = rubric, level, read_source
         self.limits = limits or Limits(cpu_seconds=int(rubric.part_seconds) + 1)
         self.worker = None
         self.reader = ReadingService()
@@ -115,7 +118,7 @@ class Grader:
                     return uniform_result(path, self.rubric, self.level, started, FAILED, str(problem), warnings)
                 warnings += [*staged.warnings, *given_code.warnings(staged)]
                 job = self.job(staged)
-                run = SubmissionRun(self, staged, self.reader.scan(job), job)
+                run = SubmissionRun(self, staged, self.reader.scan(job) if self.read_source else NOT_READ, job)
                 parts = tuple(run.grade_part(part) for part in self.rubric.parts)
         finally:
             if keep_worker and self.worker is not None:
@@ -151,6 +154,9 @@ class Grader:
             self.worker = None
         self.reader.close()
         _keeping.discard(self)
+
+
+NOT_READ = Reading([], {}, {})  # grading with the sandbox alone (tests of that layer)
 
 
 def graded_sources(staged):
@@ -194,7 +200,7 @@ class SubmissionRun:
 
     def after_checks(self, part_id):
         """What a part needs besides its checks: an op its proven formula, convergence a passing backward()."""
-        if exercise.op(part_id) is not None:
+        if exercise.op(part_id) is not None and self.grader.read_source:
             outcome = self.grader.reader.prove(self.job, part_id)
             if outcome.proven:
                 return []
