@@ -532,8 +532,8 @@ ISSUE_7 = [
            nn_edit=replacing(("        return [p for layer in self.layers for p in layer.parameters()]\n",
                               "        return [self.layers[0].neurons[0].b] * 10 ** 6 + ['x' * 10 ** 5] * 50\n"))),
     # 8. nothing of one part reaches the next one
-    Attack("leaves a note in /tmp for the next part", "solution", ALL, runtime_lost=frozenset({"mul"}),
-           prelude="import os, tempfile\nNOTE = os.path.join(tempfile.gettempdir(), 'note-from-add')",
+    Attack("leaves a note in /tmp for the next part", "solution", frozenset({"mul"}),
+           prelude="import os\nNOTE = os.path.join('/tmp', 'note-from-add')",
            edit=replacing(("            self.grad += out.grad\n            other.grad += out.grad\n",
                            body("open(NOTE, 'w').write('x')\nself.grad += out.grad\nother.grad += out.grad")),
                           ("            self.grad += other.data * out.grad\n",
