@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from autograder.grading.feedback import NN_NAMES, names_in, near_miss
 from autograder.hidden.checks import fail
 
 pytestmark = pytest.mark.part("parameters")
@@ -34,7 +35,7 @@ def shape_problem(got, nin, nouts):
             "did the given MLP, Layer or Neuron code change?")
 
 
-def problems(got, nin, nouts):
+def problems(got, nin, nouts, loaded=None):
     total = len(got.walk)
     shape = shape_problem(got, nin, nouts)
     if shape:
@@ -63,7 +64,10 @@ def problems(got, nin, nouts):
         found.append("some parameters appear more than once")
     missing = [i for i in range(total) if i not in counts]
     if missing and not (nested or others):  # else they may well be in there, as lists or numbers
-        found.append(describe_missing(got.walk, missing, total))
+        misspelt = near_miss("parameters", names_in(loaded, "mlp_attributes"), NN_NAMES) if not indices else None
+        found.append(f"it returned none of the network's weights and biases, and MLP has a method `{misspelt}`: a "
+                     "misspelt `parameters`? Python calls only a method named `parameters`" if misspelt
+                     else describe_missing(got.walk, missing, total))
     if found:
         found.append(f"MLP({nin}, {nouts}) has {total} weights and biases; parameters() returned {got.length} items")
     return found
@@ -90,6 +94,6 @@ def describe_missing(walk, missing, total):
 @pytest.mark.parametrize("nin, nouts", NETWORKS, ids=[f"MLP({nin}, {nouts})" for nin, nouts in NETWORKS])
 def test_parameters(student, nin, nouts):
     got = student.parameters(nin, nouts)
-    found = problems(got, nin, nouts)
+    found = problems(got, nin, nouts, student.loaded)
     if found:
         fail(f"MLP({nin}, {nouts}).parameters():", *(f"  {line}" for line in found))

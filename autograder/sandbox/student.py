@@ -175,7 +175,8 @@ class ReferenceTransport:
 
     def __init__(self, probes):
         self.probes = probes
-        self.loaded = {"value_attributes": [], "engine_names": [], "nn_loaded": True, "nn_error": None}
+        self.loaded = {"value_attributes": [], "instance_attributes": [], "engine_names": [], "mlp_attributes": [],
+                       "nn_loaded": True, "nn_error": None}
         self.requests = []
 
     def call(self, operation, args):

@@ -88,11 +88,19 @@ def where_in_submission(tb):
     found = ""
     while tb is not None:
         code = tb.tb_frame.f_code
-        path = os.path.abspath(code.co_filename)
-        if path.startswith(Submission.root + os.sep):
-            found = f"{os.path.relpath(path, Submission.root)}, line {tb.tb_lineno}, in {code.co_name}"
+        path = in_submission(code.co_filename)
+        if path:
+            found = f"{path}, line {tb.tb_lineno}, in {code.co_name}"
         tb = tb.tb_next
     return found
+
+
+def in_submission(filename):
+    """A file's path relative to the submission, or "" for one outside it (or `<frozen ...>`)."""
+    if type(filename) is not str or filename.startswith("<"):
+        return ""
+    path = os.path.abspath(filename)
+    return os.path.relpath(path, Submission.root) if path.startswith(Submission.root + os.sep) else ""
 
 
 def failure_from(error, kind="student"):
@@ -102,12 +110,23 @@ def failure_from(error, kind="student"):
         kind = "not_implemented"
     message = safe_text(lambda: error)
     if isinstance(error, SyntaxError):
-        message = f"{os.path.basename(error.filename or '?')}, line {error.lineno}: {error.msg}"
+        return syntax_failure(error, kind)
     if isinstance(error, (SystemExit, KeyboardInterrupt)):
         message = f"{type_name(error)} raised: student code may not exit or interrupt the grader"
     if isinstance(error, RecursionError):
         message = "maximum recursion depth exceeded (a recursive function that never stops, or a very deep graph)"
     return Failure(kind, message, type_name(error), where_in_submission(error.__traceback__))
+
+
+def syntax_failure(error, kind):
+    """A file Python cannot read: where in the submission, and which Python read it (a student on a
+    newer one may be writing syntax it does not know)."""
+    file = in_submission(error.filename) or os.path.basename(safe_text(lambda: error.filename or "?"))
+    where = f"{file}, line {error.lineno}"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    message = (f"{where}: {safe_text(lambda: error.msg)} (grading runs Python {version}; syntax that only a later "
+               "Python accepts fails here)")
+    return Failure(kind, message, type_name(error), where)
 
 
 # ---------------------------------------------------------------- load
@@ -133,11 +152,21 @@ def load(layout, root):
         mlp_class = getattr(engine, "MLP", None)
     reply = {
         "value_attributes": public_names(value_class),
+        "instance_attributes": instance_names(value_class),
         "engine_names": public_names(engine),
+        "mlp_attributes": public_names(mlp_class) if isinstance(mlp_class, type) else [],
         "nn_loaded": nn_failure is None,
         "nn_error": None if nn_failure is None else nn_failure.as_data(),
     }
     return Probes(value_class, mlp_class, nn_failure), reply
+
+
+def instance_names(value_class):
+    """The attribute names of a new Value of its own (`grad`, `_prev`, ...): evidence for a did-you-mean."""
+    try:
+        return list(attributes(value_class(1.0)))[:MAX_NAMES]
+    except BaseException:
+        return []
 
 
 def public_names(obj):
