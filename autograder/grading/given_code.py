@@ -354,7 +354,7 @@ class Comparison:
         return Hunk(quote(self.given, given), quote(self.submitted, submitted), first_line(submitted[0]) if submitted else 0)
 
     def message(self, name, hunks, submitted):
-        lines = [f"{self.file}, line {submitted.lineno}: {name} differs from the given code:"]
+        lines = [f"{self.file}, line {first_line(submitted)}: {name} differs from the given code:"]
         for hunk in hunks[:MAX_HUNKS]:
             lines += quoted("given", hunk.given) + quoted(f"yours (line {hunk.line})" if hunk.line else "yours",
                                                           hunk.yours)

@@ -46,8 +46,9 @@ def order_problems(graph, calls, equal_by_data=False):
     inner = [i for i in sorted(in_graph) if not graph.is_leaf(i)]
     never = [i for i in inner if counts[i] == 0]
     if never:
-        return [f"the _backward of {', '.join(name(i) for i in never[:5])} never ran: the order must hold "
-                "every node reachable from the output", *(same_data_problem(graph, never, counts) if equal_by_data else [])]
+        merged = same_data_problem(graph, never, counts) if equal_by_data else ""
+        return [merged or f"the _backward of {', '.join(name(i) for i in never[:5])} never ran: the order must hold "
+                          "every node reachable from the output"]
     first = {node: n for n, node in reversed(list(enumerate(calls)))}
     early = [(child, user) for user in inner for child, _ in graph.inputs[user]
              if not graph.is_leaf(child) and first[child] < first[user]]
@@ -63,12 +64,13 @@ def order_problems(graph, calls, equal_by_data=False):
 
 def same_data_problem(graph, never, counts):
     """For a Value whose instances compare equal by data: when every node whose _backward never
-    ran holds the same data as one whose _backward did, they were taken for one."""
+    ran holds the same data as one whose _backward did, they were taken for one; "" otherwise."""
     twins = [(i, next((j for j in counts if graph.data[j] == graph.data[i]), None)) for i in never]
     if not all(j is not None for _, j in twins):
-        return []
+        return ""
     i, j = twins[0]
-    return [f"{name(i)} holds the same data as {name(j)} ({graph.data[i]:g}), whose _backward ran: {SAME_DATA}"]
+    return (f"the _backward of {name(i)} never ran, while that of {name(j)}, which holds the same data "
+            f"({graph.data[i]:g}), did: {SAME_DATA}")
 
 
 def seed_problem(graph, grads, expected):

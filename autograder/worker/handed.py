@@ -111,8 +111,8 @@ class CallLog:
 @contextmanager
 def creation_order(value_class, parameter=None, attributes=("_prev",)):
     """While active, the set (or frozenset) of inputs a new Value keeps in each of `attributes`
-    iterates them in a fixed order: the order its constructor got them (through `parameter`, see
-    children_argument), or else the order they were created in. An order-dependent backward()
+    iterates them in a fixed order: the order its constructor got them in a sequence (through
+    `parameter`, see children_argument), or else the order they were created in. An order-dependent backward()
     then behaves the same on every machine."""
     own_init = value_class.__dict__.get("__init__")
     init = value_class.__init__
@@ -128,7 +128,7 @@ def creation_order(value_class, parameter=None, attributes=("_prev",)):
             prev = getattr(self, name, None)
             if type(prev) in (set, frozenset) and len(prev) > 1:
                 given = children_argument(parameter, args, kwargs) if parameter is not None else ()
-                ordered = in_order(prev, list(given) if type(given) in KEPT else []) or \
+                ordered = in_order(prev, list(given) if type(given) in (tuple, list, deque) else []) or \
                     in_order(prev, sorted(prev, key=lambda child: born.get(child, -1)))
                 if any(a is not b for a, b in zip(prev, ordered)):  # (a set already in that order stays as it is)
                     setattr(self, name, ordered)
