@@ -116,10 +116,12 @@ def did_you_mean(message, loaded):
 def near_miss(wanted, names, known=EXERCISE_NAMES):
     """The name among `names` that looks like `wanted` misspelt, printable; None if none does.
     Names of the exercise's own API (`known`) are never proposed: each is meant as it is."""
-    candidates = {core(n): printable(n) for n in names
-                  if isinstance(n, str) and n not in COMMON_NAMES and n not in known and core(n)}
-    return candidates.get(core(wanted)) or next(
-        (candidates[c] for c in difflib.get_close_matches(core(wanted), list(candidates), n=1, cutoff=0.75)), None)
+    pool = [n for n in names if isinstance(n, str) and n not in COMMON_NAMES and n not in known and core(n)]
+    cores = list(dict.fromkeys(map(core, pool)))
+    near = [core(wanted)] if core(wanted) in cores else difflib.get_close_matches(core(wanted), cores, n=1, cutoff=0.75)
+    spellings = [n for n in pool if near and core(n) == near[0]]  # `backwards` and `_backwards`: the closer one
+    return printable(max(spellings, key=lambda n: difflib.SequenceMatcher(None, wanted, n).ratio())) if spellings \
+        else None
 
 
 def names_in(loaded, *keys):

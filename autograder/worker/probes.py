@@ -196,10 +196,13 @@ def code_of(function):
 
 
 def attributes(obj):
-    """{name: value} of an object's own attributes (its __dict__ or its slots), bounded."""
+    """{name: value} of an object's own attributes (its __dict__ and its slots), bounded."""
     try:
         own = getattr(obj, "__dict__", None)
-        names = list(own) if type(own) is dict else [n for c in type(obj).__mro__ for n in getattr(c, "__slots__", ())]
+        names = list(own) if type(own) is dict else []
+        for cls in type(obj).__mro__:
+            slots = cls.__dict__.get("__slots__", ())
+            names += [slots] if type(slots) is str else [n for n in slots if n not in ("__dict__", "__weakref__")]
         return {str.__str__(n)[:60]: getattr(obj, n, MISSING) for n in names[:50] if type(n) is str}
     except Exception:
         return {}
