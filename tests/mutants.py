@@ -193,7 +193,8 @@ def parameters_mutant(name, new_lines, parts, feedback=None):
 
 DOCSTRING = '    """A scalar that remembers how it was computed, so gradients can flow back."""\n'
 TAPE = (Edit("engine.py", DOCSTRING, DOCSTRING + "    tape = []  # every Value, in the order it was made\n"),
-        Edit("engine.py", "        self.label = label\n", "        self.label = label\n        Value.tape.append(self)\n"))
+        Edit("engine.py", "        self.label = label\n",
+             "        self.label = label\n        Value.tape.append(self)\n"))
 OVERWRITES = "`+=`"
 NO_UPSTREAM = "multiply by `out.grad`"
 NEVER_HOOKED = "indented"

@@ -387,8 +387,9 @@ def test_a_syntax_error_points_at_the_students_line_and_names_the_python(grader_
     error = SyntaxError("f-string: expecting '}'", (str(tmp_path / "nn.py"), 73, 20, "x"))
     failure = probes.failure_from(error, "load")
     assert failure.where == "nn.py, line 73" and failure.type == "SyntaxError"
-    assert failure.message == (f"nn.py, line 73: f-string: expecting '}}' (grading runs Python {sys.version_info.major}."
-                               f"{sys.version_info.minor}; syntax that only a later Python accepts fails here)")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert failure.message == (f"nn.py, line 73: f-string: expecting '}}' (grading runs Python {version}; syntax that "
+                               "only a later Python accepts fails here)")
     said = explain(StudentError("load", failure.message, failure.where, failure.type), {}, 10)
     assert said == f"nn.py could not be imported: {failure.message}"
 
@@ -400,7 +401,7 @@ def test_frozen_frames_are_not_the_submissions(grader_code_only, tmp_path, monke
     assert probes.in_submission(str(tmp_path / "engine.py")) == "engine.py"
 
 
-# ---------------------------------------------------------------- backward(): nodes outside the graph, nodes with equal data
+# ---------------------------------------------------------------- backward(): nodes outside, nodes with equal data
 
 BESIDE = graphs.beside_another_output()  # c = f(a, b) holds a stale grad; out = e = f(f(a), b)
 TWINS = graphs.same_data_same_inputs()  # c = a*b; d = a*b; e = c + d

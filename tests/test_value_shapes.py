@@ -185,7 +185,8 @@ class Unreadable(Engine):
 def test_a_shape_that_cannot_be_told_fails_with_a_reason():
     with pytest.raises(probes.Failure) as raised:
         probes.Probes(Unreadable).new_value(0.5, [Unreadable(1.0), Unreadable(2.0)])
-    assert raised.value.kind == "bad_output" and "could not tell where a Value keeps its inputs" in raised.value.message
+    assert raised.value.kind == "bad_output"
+    assert raised.value.message.startswith("the grader could not tell where a Value keeps its inputs")
 
 
 @pytest.mark.parametrize("shape", [KeywordOnly, Fields], ids=lambda shape: shape.__name__)

@@ -351,7 +351,8 @@ class Comparison:
     def hunk(self, given, submitted, header_only=False):
         def quote(source, nodes):
             return tuple(line for node in nodes for line in source.quote(node, header_only or holds_blank(node)))
-        return Hunk(quote(self.given, given), quote(self.submitted, submitted), first_line(submitted[0]) if submitted else 0)
+        return Hunk(quote(self.given, given), quote(self.submitted, submitted),
+                    first_line(submitted[0]) if submitted else 0)
 
     def message(self, name, hunks, submitted):
         lines = [f"{self.file}, line {first_line(submitted)}: {name} differs from the given code:"]

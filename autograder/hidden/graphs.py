@@ -245,7 +245,6 @@ class BackwardGraph:
     def grads_before(self):
         return self.stale or (0.0,) * len(self.inputs)
 
-    @cache
     def reachable(self):
         """The nodes of the root's graph: the root and everything it reaches through inputs."""
         found, stack = {self.root}, [self.root]
@@ -313,7 +312,8 @@ class BackwardGraph:
                 uses = ", ".join(f"{name(c)} (weight {w:g})" for c, w in ins)
                 lines.append(f"{name(i)} <- {uses}")
         graph, before = self.reachable(), self.grads_before
-        lines += [f"{name(i)}.grad = {g:g} before backward() (left from an earlier one)" for i, g in enumerate(before) if g]
+        lines += [f"{name(i)}.grad = {g:g} before backward() (left from an earlier one)"
+                  for i, g in enumerate(before) if g]
         leaves = [name(i) for i in sorted(graph) if self.is_leaf(i)]
         lines.append(f"leaves: {', '.join(leaves)}; output: {name(self.root)}")
         outside = [name(i) for i in range(len(self.inputs)) if i not in graph]

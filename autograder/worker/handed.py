@@ -112,8 +112,8 @@ class CallLog:
 def creation_order(value_class, parameter=None, attributes=("_prev",)):
     """While active, the set (or frozenset) of inputs a new Value keeps in each of `attributes`
     iterates them in a fixed order: the order its constructor got them in a sequence (through
-    `parameter`, see children_argument), or else the order they were created in. An order-dependent backward()
-    then behaves the same on every machine."""
+    `parameter`, see children_argument), or else the order they were created in. An
+    order-dependent backward() then behaves the same on every machine."""
     own_init = value_class.__dict__.get("__init__")
     init = value_class.__init__
     born = {}  # value -> creation number

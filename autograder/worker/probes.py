@@ -256,6 +256,7 @@ def assigns_backward_inside(method):
         nested = [c for n in nested for c in n.co_consts if type(c) is CodeType]
     return False
 
+
 # ---------------------------------------------------------------- how a Value keeps its inputs
 
 # Names of the constructor parameter that takes a node's inputs, without underscores and case
@@ -350,10 +351,10 @@ class Children:
             if kept:
                 self.built_by_constructor = self.parameter is not None and n == 0
                 return kept
-        raise Failure("bad_output", "the grader could not tell where a Value keeps its inputs: Value.__init__ has no "
-                                    "parameter for them (the given code calls it `_children`) and the node that "
-                                    "`a + b` returns keeps neither a nor b in a set, list or tuple (the given code "
-                                    "keeps them in `_prev`)")
+        raise Failure("bad_output", "the grader could not tell where a Value keeps its inputs: neither a node made "
+                                    "with them (by the parameter of Value.__init__ for them, `_children` in the given "
+                                    "code) nor `a + b` keeps a and b in a set, list or tuple (the given code keeps "
+                                    "them in `_prev`)")
 
     def _construct(self, x, children):
         name, _, kind = self.parameter
@@ -505,7 +506,8 @@ class Probes:
                                      f"{len(values)} nodes", "Runaway")
         finally:
             log.open = False
-        return {"calls": list(log.calls), "grads": [number(v.grad) for v in values], "equal_by_data": self.equal_by_data()}
+        return {"calls": list(log.calls), "grads": [number(v.grad) for v in values],
+                "equal_by_data": self.equal_by_data()}
 
     def equal_by_data(self):
         """Whether two new Values holding the same number compare equal (then a set or `in` takes
