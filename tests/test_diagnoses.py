@@ -16,7 +16,7 @@ import pytest
 import micrograd_reference as reference
 from autograder.grading.feedback import COMMON_NAMES, did_you_mean, explain, misspelt_hint, operator_hint, \
     unavailable_module
-from autograder.hidden import graphs, networks, scenarios, test_backward
+from autograder.hidden import graphs, networks, scenarios, test_backward, test_parameters
 from autograder.sandbox.client import Invalid, StudentError, WorkerDied
 from autograder.sandbox.student import Anatomy, ReferenceTransport, StudentCode
 from autograder.worker import lesson, probes
@@ -362,7 +362,7 @@ def test_a_number_raised_to_a_values_power_is_explained_where_it_happened(where,
 
 
 LOADED = {"value_attributes": ["__inti__", "backwards", "data"], "instance_attributes": ["data", "grad", "_backwards"],
-          "mlp_attributes": ["layers", "paramters", "parameters", "zero_grad"]}
+          "mlp_attributes": ["layers", "paramters", "parameters", "zero_grad"], "layer_attributes": ["neuron"]}
 
 
 @pytest.mark.parametrize("message, hint", [
@@ -371,11 +371,19 @@ LOADED = {"value_attributes": ["__inti__", "backwards", "data"], "instance_attri
     ("'Value' object has no attribute '_backward'", " (found `_backwards`)"),  # an instance's own attribute
     ("'MLP' object has no attribute 'parameters'", " (found `paramters`)"),
     ("'MLP' object has no attribute 'zero_grads'", ""),  # `zero_grad` is the API's own name, not a misspelling
+    ("'Layer' object has no attribute 'neurons'", " (found `neuron`)"),
     ("'Value' object has no attribute 'label'", ""),
     ("division by zero", ""),
 ])
 def test_a_misspelt_name_of_the_given_api_is_found(message, hint):
     assert misspelt_hint(message, LOADED) == hint
+
+
+@pytest.mark.parametrize("owner", ["MLP", "Layer", "Neuron"])
+def test_parameters_that_return_nothing_look_for_a_misspelt_method_in_each_class(owner):
+    said = test_parameters.misspelt_parameters({f"{owner.lower()}_attributes": ["parameters", "paramters"]})
+    assert f"and {owner} has a method `paramters`: a misspelt `parameters`?" in said
+    assert test_parameters.misspelt_parameters({"mlp_attributes": ["parameters", "zero_grad"]}) == ""
 
 
 def test_no_hint_without_the_names_the_submission_has():

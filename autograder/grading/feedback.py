@@ -130,13 +130,13 @@ def names_in(loaded, *keys):
     return [name for names in lists if isinstance(names, list) for name in names]
 
 
-MISSING_ATTRIBUTE = re.compile(r"'(Value|MLP)' object has no attribute '(\w+)'")
+MISSING_ATTRIBUTE = re.compile(r"'(Value|MLP|Layer|Neuron)' object has no attribute '(\w+)'")
 NO_INIT = re.compile(r"Value\(\) takes no arguments|object\.__init__\(\) takes exactly one argument")
 
 
 def misspelt_hint(message, loaded):
-    """" (found `backwards`)" for an attribute that a Value (or the MLP) lacks but has under a near
-    name; for a Value that takes no arguments, a near-miss of `__init__`."""
+    """" (found `backwards`)" for an attribute that a Value (or an MLP, Layer, Neuron) lacks but has
+    under a near name; for a Value that takes no arguments, a near-miss of `__init__`."""
     if NO_INIT.search(message):
         found = near_miss("__init__", names_in(loaded, "value_attributes"))
         return f" (found `{found}`: Python runs a method named `__init__` to make a Value)" if found else ""
@@ -147,7 +147,7 @@ def misspelt_hint(message, loaded):
     if owner == "Value":
         found = near_miss(wanted, names_in(loaded, "value_attributes", "instance_attributes"))
     else:
-        found = near_miss(wanted, names_in(loaded, "mlp_attributes"), NN_NAMES)
+        found = near_miss(wanted, names_in(loaded, f"{owner.lower()}_attributes"), NN_NAMES)
     return f" (found `{found}`)" if found else ""
 
 

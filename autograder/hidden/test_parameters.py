@@ -64,13 +64,21 @@ def problems(got, nin, nouts, loaded=None):
         found.append("some parameters appear more than once")
     missing = [i for i in range(total) if i not in counts]
     if missing and not (nested or others):  # else they may well be in there, as lists or numbers
-        misspelt = near_miss("parameters", names_in(loaded, "mlp_attributes"), NN_NAMES) if not indices else None
-        found.append(f"it returned none of the network's weights and biases, and MLP has a method `{misspelt}`: a "
-                     "misspelt `parameters`? Python calls only a method named `parameters`" if misspelt
-                     else describe_missing(got.walk, missing, total))
+        found.append((not indices and misspelt_parameters(loaded)) or describe_missing(got.walk, missing, total))
     if found:
         found.append(f"MLP({nin}, {nouts}) has {total} weights and biases; parameters() returned {got.length} items")
     return found
+
+
+def misspelt_parameters(loaded):
+    """When parameters() returned nothing of the network: a class of it with a method named
+    nearly `parameters` (the given Module.parameters(), which returns [], runs in its place)."""
+    for owner in ("MLP", "Layer", "Neuron"):
+        found = near_miss("parameters", names_in(loaded, f"{owner.lower()}_attributes"), NN_NAMES)
+        if found:
+            return (f"it returned none of the network's weights and biases, and {owner} has a method `{found}`: a "
+                    "misspelt `parameters`? Python calls only a method named `parameters`")
+    return ""
 
 
 def describe_missing(walk, missing, total):

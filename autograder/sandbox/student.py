@@ -176,7 +176,7 @@ class ReferenceTransport:
     def __init__(self, probes):
         self.probes = probes
         self.loaded = {"value_attributes": [], "instance_attributes": [], "engine_names": [], "mlp_attributes": [],
-                       "nn_loaded": True, "nn_error": None}
+                       "layer_attributes": [], "neuron_attributes": [], "nn_loaded": True, "nn_error": None}
         self.requests = []
 
     def call(self, operation, args):

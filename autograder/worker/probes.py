@@ -143,18 +143,19 @@ def load(layout, root):
     value_class = getattr(engine, "Value", None)
     if not isinstance(value_class, type):
         raise Failure("missing", "engine.py defines no class named Value", "", "engine.py")
-    nn_failure, mlp_class = None, None
+    nn_failure, nn = None, None
     try:
         nn = importlib.import_module(prefix + "nn")
-        mlp_class = getattr(nn, "MLP", None) or getattr(engine, "MLP", None)
     except BaseException as error:
         nn_failure = failure_from(error, "load")
-        mlp_class = getattr(engine, "MLP", None)
+    network = {name: getattr(nn, name, None) or getattr(engine, name, None) for name in ("MLP", "Layer", "Neuron")}
+    mlp_class = network["MLP"]
     reply = {
         "value_attributes": public_names(value_class),
         "instance_attributes": instance_names(value_class),
         "engine_names": public_names(engine),
-        "mlp_attributes": public_names(mlp_class) if isinstance(mlp_class, type) else [],
+        **{f"{name.lower()}_attributes": public_names(cls) if isinstance(cls, type) else []
+           for name, cls in network.items()},
         "nn_loaded": nn_failure is None,
         "nn_error": None if nn_failure is None else nn_failure.as_data(),
     }
