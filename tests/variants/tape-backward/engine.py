@@ -89,6 +89,7 @@ class Value:
         self.grad = 1.0
         for node in reversed(_tape[:_tape.index(self) + 1]):
             node._backward()
+        _tape.clear()  # the next graph starts afresh, and the tape does not grow forever
 
     # Everything below is built from the primitive operations above.
 
