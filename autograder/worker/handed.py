@@ -59,14 +59,25 @@ def in_order(kept, order):
     """The inputs a Value keeps (`kept`, of a type in KEPT), as the same type, met in the order of
     the list `order`, matched by identity; None for another type, or if `kept` holds anything
     that `order` does not."""
+    members = ranked(kept, order)
+    return None if members is None else as_kind(type(kept), members, kept)
+
+
+def ranked(kept, order):
+    """The members of `kept` (of a type in KEPT) sorted by their place in `order` (by identity);
+    None for another type, or if `kept` holds anything that `order` does not."""
     if type(kept) not in KEPT:
         return None
-    members = list(kept)
-    ranks = [next((rank for rank, item in enumerate(order) if item is member), None) for member in members]
-    if None in ranks:
-        return None
-    by_rank = sorted(range(len(members)), key=lambda index: (ranks[index], index))
-    return as_kind(type(kept), [members[index] for index in by_rank], kept)
+    members, placed = list(kept), []
+    for index, member in enumerate(members):  # plain loops: this runs for every node training makes
+        for rank, item in enumerate(order):
+            if item is member:
+                placed.append((rank, index))
+                break
+        else:
+            return None
+    placed.sort()
+    return [members[index] for _, index in placed]
 
 
 def children_argument(parameter, args, kwargs):
@@ -128,10 +139,10 @@ def creation_order(value_class, parameter=None, attributes=("_prev",)):
             prev = getattr(self, name, None)
             if type(prev) in (set, frozenset) and len(prev) > 1:
                 given = children_argument(parameter, args, kwargs) if parameter is not None else ()
-                ordered = in_order(prev, list(given) if type(given) in (tuple, list, deque) else []) or \
-                    in_order(prev, sorted(prev, key=lambda child: born.get(child, -1)))
-                if any(a is not b for a, b in zip(prev, ordered)):  # (a set already in that order stays as it is)
-                    setattr(self, name, ordered)
+                if not (type(given) in (tuple, list, deque) and len(given) == len(prev) and prev.issuperset(given)):
+                    given = sorted(prev, key=lambda child: born.get(child, -1))
+                if any(a is not b for a, b in zip(prev, given)):  # (a set already in that order stays as it is)
+                    setattr(self, name, as_kind(type(prev), given))
 
     value_class.__init__ = __init__
     try:
