@@ -7,9 +7,14 @@ the corpus has been read against the code it describes: right, or none at all.
 
 Unlike tests/mutants.py (one small edit of the solution each), these are whole files: the
 lecture's notebook imports pasted into engine.py, Karpathy's micrograd package, tanh built from
-other operations, a bias kept as a float, edits of the given code next to right answers.
+other operations, a bias kept as a float, edits of the given code next to right answers, and
+the honest shapes of Value seen in real code (a @dataclass, a constructor taking the label
+before the inputs, kept in a list), next to ones that are wrong in ways only some graphs show
+(equal by data, a backward() replaying a tape of every Value made). No part of any of them may
+take more than a few seconds to grade.
 """
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,10 +25,18 @@ from autograder.sandbox.isolation import detect
 CORPUS = Path(__file__).resolve().parent / "variants"
 VARIANTS = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.toml").is_file())
 QUICK = {"blanks-only", "tanh-composed", "given-code-edits"}  # the rest runs with --run-slow
+CASES = [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in VARIANTS]
+PART_SECONDS = 3.0  # what grading one part of a whole submission may take, shrinking a failure included
 
 
 def expected(name):
     return tomllib.loads((CORPUS / name / "expected.toml").read_text("utf-8"))
+
+
+@cache
+def graded(name):
+    """The grade of a variant, once per test session."""
+    return grade(CORPUS / name)
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +45,20 @@ def machine_warning():
     return detect("auto").warning
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n in QUICK else pytest.mark.slow) for n in VARIANTS])
+@pytest.mark.parametrize("name", CASES)
 def test_variant_gets_exactly_its_points_feedback_and_warnings(name, machine_warning):
-    result = grade(CORPUS / name)
+    result = graded(name)
     want = expected(name)
     assert result.internal_errors == [] and result.problem == ""
     assert {part.id: part.points for part in result.parts} == want["points"]
     assert {part.id: "\n".join(part.feedback) for part in result.parts if not part.passed} == want["feedback"]
     assert [w for w in result.warnings if w != machine_warning] == want["warnings"]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_no_part_of_a_variant_takes_more_than_a_few_seconds(name):
+    seconds = {part.id: sum(check.seconds for check in part.checks) for part in graded(name).parts}
+    assert {part: s for part, s in seconds.items() if s > PART_SECONDS} == {}, seconds
 
 
 def test_the_corpus_is_whole_and_consistent():

@@ -229,12 +229,31 @@ def _programs(draw, focus, ops):
 
 @dataclass(frozen=True)
 class BackwardGraph:
+    """Nodes and their inputs, in an order where inputs come first. backward() is called on
+    `root` (the last node unless `output` says otherwise); nodes outside its graph (other outputs,
+    nodes built from the output) may hold a gradient left from an earlier backward (`stale`)."""
     inputs: tuple  # per node: ((input node, weight), ...); () for a leaf; inputs come before the node
     data: tuple
+    stale: tuple = ()  # per node: its grad before backward() runs; () for all 0
+    output: int = -1  # the node backward() is called on; -1 for the last one
 
     @property
     def root(self):
-        return len(self.inputs) - 1
+        return self.output if self.output >= 0 else len(self.inputs) - 1
+
+    @property
+    def grads_before(self):
+        return self.stale or (0.0,) * len(self.inputs)
+
+    def reachable(self):
+        """The nodes of the root's graph: the root and everything it reaches through inputs."""
+        found, stack = {self.root}, [self.root]
+        while stack:
+            for child, _ in self.inputs[stack.pop()]:
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        return frozenset(found)
 
     def layout(self):
         """The order in which the request lists the nodes: a fixed shuffle that is neither a
@@ -252,7 +271,9 @@ class BackwardGraph:
     def request(self):
         order = self.layout()
         position = {node: p for p, node in enumerate(order)}
-        nodes = [{"data": self.data[n], "inputs": [[position[c], w] for c, w in self.inputs[n]]} for n in order]
+        before = self.grads_before
+        nodes = [{"data": self.data[n], "inputs": [[position[c], w] for c, w in self.inputs[n]], "grad": before[n]}
+                 for n in order]
         return dict(nodes=nodes, root=position[self.root])
 
     def in_node_order(self, got):
@@ -276,10 +297,11 @@ class BackwardGraph:
         return sorted({u for u, ins in enumerate(self.inputs) for c, _ in ins if c == i})
 
     def expected_grads(self):
-        grads = [0.0] * len(self.inputs)
+        """Every node's grad after a right backward() from the root: nodes outside its graph keep theirs."""
+        grads, graph = list(self.grads_before), self.reachable()
         grads[self.root] = 1.0
         for i in reversed(range(len(self.inputs))):
-            for child, weight in self.inputs[i]:
+            for child, weight in self.inputs[i] if i in graph else ():
                 grads[child] += weight * grads[i]
         return grads
 
@@ -289,8 +311,15 @@ class BackwardGraph:
             if ins:
                 uses = ", ".join(f"{name(c)} (weight {w:g})" for c, w in ins)
                 lines.append(f"{name(i)} <- {uses}")
-        leaves = [name(i) for i in range(len(self.inputs)) if self.is_leaf(i)]
+        graph, before = self.reachable(), self.grads_before
+        lines += [f"{name(i)}.grad = {g:g} before backward() (left from an earlier one)"
+                  for i, g in enumerate(before) if g]
+        leaves = [name(i) for i in sorted(graph) if self.is_leaf(i)]
         lines.append(f"leaves: {', '.join(leaves)}; output: {name(self.root)}")
+        outside = [name(i) for i in range(len(self.inputs)) if i not in graph]
+        if outside:
+            lines.append(f"not in the graph of {name(self.root)}: {', '.join(outside)}; backward() is called on "
+                         f"{name(self.root)}")
         if len(lines) > 14:
             lines = lines[:6] + [f"... ({len(self.inputs)} nodes in all) ..."] + lines[-6:]
         return "\n".join(lines)
@@ -299,11 +328,11 @@ class BackwardGraph:
 WEIGHTS = (2.0, -0.5, 1.5, 3.0, -2.0, 0.25)
 
 
-def graph_from(edges, data=None):
+def graph_from(edges, data=None, stale=(), output=-1):
     """A BackwardGraph from [(input nodes)] per node, with weights cycling through WEIGHTS."""
     counter = iter(range(10 ** 6))
     inputs = tuple(tuple((c, WEIGHTS[next(counter) % len(WEIGHTS)]) for c in children) for children in edges)
-    return BackwardGraph(inputs, tuple(data or (0.5 + 0.1 * i for i in range(len(edges)))))
+    return BackwardGraph(inputs, tuple(data or (0.5 + 0.1 * i for i in range(len(edges)))), tuple(stale), output)
 
 
 def chain(length):
@@ -341,6 +370,35 @@ def ladder(rungs, direct_first):
     return graph_from(edges)
 
 
+def same_data_same_inputs():
+    """c = a*b; d = a*b; out = c + d: two distinct nodes with equal data. A Value that compares (or
+    hashes) by data takes them for one in `visited` or in out's inputs."""
+    return graph_from([(), (), (0, 1), (0, 1), (2, 3)], data=[0.5, 1.5, 0.75, 0.75, 1.5])
+
+
+def same_data_unequal_depths():
+    """c = f(a, b) and e = f(f(b), a) hold the same data; out uses both."""
+    return graph_from([(), (), (0, 1), (1,), (3, 0), (2, 4)], data=[0.5, 1.5, 2.0, 3.0, 2.0, -1.0])
+
+
+def beside_another_output():
+    """x = f(a, b) is another output, holding the grad of an earlier x.backward(); backward() is
+    called on out = f(f(a), b): x shares out's inputs but is not in its graph."""
+    return graph_from([(), (), (0, 1), (0,), (3, 1)], stale=[0.0, 0.0, 1.0, 0.0, 0.0])
+
+
+def built_from_the_output():
+    """z = f(out) and w = f(z, a) are made from the output after it, and hold grads from earlier
+    backward() calls: a backward() from out must not touch them (nor let them touch out)."""
+    return graph_from([(), (), (0, 1), (2,), (3, 0)], stale=[0.0, 0.0, 0.0, 2.0, -1.0], output=2)
+
+
+def shared_at_unequal_depths():
+    """s = f(a, b); p = f(s); q = f(p, a); r = f(q); out = f(r, s, p): the interior nodes s and p
+    are used both near the output and far from it."""
+    return graph_from([(), (), (0, 1), (2,), (3, 0), (4,), (5, 2, 3)])
+
+
 FIXED_GRAPHS = {
     "a chain of 3 nodes": chain(3),
     "a diamond": diamond(),
@@ -351,12 +409,23 @@ FIXED_GRAPHS = {
     "one node with 50 inputs": wide(50),
     "a ladder of 40 unequal paths": ladder(40, True),
     "a ladder of 40 unequal paths, inputs in the other order": ladder(40, False),
+    "two nodes with equal data made from the same inputs (c = a*b; d = a*b; c + d)": same_data_same_inputs(),
+    "two nodes with equal data at unequal depths": same_data_unequal_depths(),
+    "an output beside another output that shares its inputs": beside_another_output(),
+    "an output with nodes made from it afterwards": built_from_the_output(),
+    "interior nodes shared at unequal depths": shared_at_unequal_depths(),
 }
+
+
+DATA = (0.5, 1.5, -1.0, 2.0)  # few values, so that distinct nodes often hold equal data
+STALE = (0.0, 1.0, -1.5, 2.0)
 
 
 @st.composite
 def backward_graphs(draw):
-    """Random DAGs: every node reachable from the output, shared inputs, weights not 1."""
+    """Random DAGs: every node up to the output reachable from it, shared inputs, weights not 1,
+    nodes with equal data; then maybe nodes outside the output's graph (other outputs, nodes made
+    from the output) holding gradients from an earlier backward()."""
     n_leaves = draw(st.integers(1, 4))
     edges = [()] * n_leaves
     for _ in range(draw(st.integers(1, 25))):
@@ -366,7 +435,12 @@ def backward_graphs(draw):
     dangling = tuple(i for i in range(len(edges) - 1) if i not in used)
     if dangling:
         edges.append(dangling + (len(edges) - 1,))
+    output = len(edges) - 1
+    for _ in range(draw(st.integers(0, 3))):
+        edges.append(tuple(draw(st.integers(0, len(edges) - 1)) for _ in range(draw(st.integers(1, 2)))))
     weights = draw(st.lists(st.sampled_from(WEIGHTS), min_size=sum(map(len, edges)), max_size=sum(map(len, edges))))
     it = iter(weights)
     inputs = tuple(tuple((c, next(it)) for c in children) for children in edges)
-    return BackwardGraph(inputs, tuple(0.5 + 0.1 * i for i in range(len(edges))))
+    data = draw(st.lists(st.sampled_from(DATA), min_size=len(edges), max_size=len(edges)))
+    stale = [0.0] * (output + 1) + [draw(st.sampled_from(STALE)) for _ in range(len(edges) - output - 1)]
+    return BackwardGraph(inputs, tuple(data), tuple(stale), output)

@@ -216,22 +216,50 @@ NO_UPSTREAM = ("you do not multiply by `out.grad`: the chain rule multiplies the
                "gradient arriving from above")
 ONLY = {(0,): "only the first operand's grad is updated; the other operand needs its share too",
         (1,): "only the second operand's grad is updated; `self.grad` needs its share too"}
+INPUT_GRAD = {frozenset({0}): "`self.grad`", frozenset({1}): "`other.grad`",
+              frozenset({0, 1}): "`self.grad` and `other.grad`"}
+UPSTREAM_FROM_INPUT = (" in place of `out.grad`: the chain rule multiplies the local derivative by the gradient of the "
+                       "op's output, not of an input")
 INEXACT = ("close to the exact gradient but not equal to it (the check allows a relative error of 1e-12): is the "
            "derivative estimated numerically, by finite differences? Compute it from its formula")
 
 
 def predict(scenario, local, accumulate, upstream, targets):
     """Leaf grads that a _backward with these traits would produce; `accumulate` holds, per
-    operand line, whether that line adds (`+=`) or assigns (`=`)."""
+    operand line, whether that line adds (`+=`) or assigns (`=`); `upstream`, per operand line,
+    what it multiplies by: "out" (out.grad), "one" (nothing) or the position of the operand whose
+    grad it reads instead (0 for self, 1 for other), as it stands when that line runs."""
     x, *rest = scenario.operand_values()
     derivatives = local(x, rest[0] if rest else None, scenario.exponent)
     grads = list(scenario.leaf_grads)
-    g = scenario.upstream if upstream else 1.0
     for position, operand in enumerate(scenario.operands):
         if isinstance(operand, int) and position in targets:
-            contribution = derivatives[position] * g
+            contribution = derivatives[position] * upstream_value(scenario, upstream[position], grads)
             grads[operand] = grads[operand] + contribution if accumulate[position] else contribution
     return grads
+
+
+def upstream_value(scenario, source, grads):
+    if source == "out":
+        return scenario.upstream
+    if source == "one":
+        return 1.0
+    operand = scenario.operands[source]
+    return grads[operand] if isinstance(operand, int) else 0.0  # a number operand is a new Value: grad 0
+
+
+def upstream_choices(n):
+    """What each of n operand lines may multiply by: out.grad in all, nothing in all, or an
+    input's grad in some (out.grad in the others)."""
+    wrong = [sources for sources in product(("out", *range(n)), repeat=n) if sources != ("out",) * n]
+    return [("out",) * n, ("one",) * n, *wrong]
+
+
+def upstream_trait(sources):
+    if sources[0] == "one":
+        return [NO_UPSTREAM]
+    read = frozenset(s for s in sources if s != "out")
+    return [INPUT_GRAD[read] + UPSTREAM_FROM_INPUT] if read else []
 
 
 def _near(a, b):
@@ -254,23 +282,23 @@ def diagnose(scenario, got, evidence=()):
     must explain them too. It tells apart mistakes that one case cannot: at a positive input, a
     relu slope the wrong way round changes no gradient, which `a.relu()` at a negative input shows.
     A `_backward` that changes no gradient at all for another reason is `unchanged_cause`'s to name;
-    from one such case alone nothing is named: it fits too many causes.
+    from cases that all changed nothing, nothing is named: they fit too many causes.
     """
-    if not evidence and list(got) == list(scenario.leaf_grads):
-        return None
     observations = [(scenario, got), *evidence]
+    if all(list(g) == list(case.leaf_grads) for case, g in observations):
+        return None
     n = len(scenario.operands)
     all_targets = tuple(range(n))
-    if _explains(scenario, got, LOCAL[scenario.op][0][1], (True,) * n, True, all_targets):
+    if _explains(scenario, got, LOCAL[scenario.op][0][1], (True,) * n, ("out",) * n, all_targets):
         return INEXACT  # every mistake below is then as near as the right answer: none explains it
     candidates = []
     target_choices = [all_targets] + ([(0,), (1,)] if n == 2 else [])
     line_choices = list(product((True, False), repeat=n))  # `+=` or `=` on each operand's line
     for (index, (text, local)), accumulate, upstream, targets in product(
-            enumerate(LOCAL[scenario.op]), line_choices, (True, False), target_choices):
+            enumerate(LOCAL[scenario.op]), line_choices, upstream_choices(n), target_choices):
         traits = [text] if index else []
         traits += [] if all(accumulate) else [OVERWRITES]
-        traits += [] if upstream else [NO_UPSTREAM]
+        traits += upstream_trait(upstream)
         traits += [] if targets == all_targets else [ONLY[targets]]
         if traits and all(_explains(case, g, local, accumulate, upstream, targets) for case, g in observations):
             candidates.append(traits)
