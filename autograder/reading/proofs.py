@@ -17,7 +17,8 @@ import sympy
 
 from autograder.reading.errors import ReadingStopped, Unreadable
 from autograder.reading.numbers import Point, Real, exact, reading_at, short
-from autograder.reading.objects import Class
+from autograder.reading.objects import Class, Function
+from autograder.worker.probes import is_children_name
 
 A, B, C = (sympy.Symbol(n, real=True) for n in ("a", "b", "c"))
 GA, GB, G = (sympy.Symbol(n, real=True) for n in ("ga", "gb", "G"))
@@ -177,12 +178,37 @@ def run_case(interpreter, value_class, op, case):
 
 def build_input(interpreter, value_class, leaf, children):
     """An input of the node: a fresh leaf, or (inside a graph) a node made from that many
-    children, built as the worker builds it (`Value(data, (child, ...))`)."""
+    children, built as the worker builds it: through the constructor's parameter for a node's
+    inputs when it has one (worker/probes.py, `Children`), else as a leaf given them in `_prev`."""
     symbol = LEAF_SYMBOLS[leaf]
     if not children:
         return interpreter.call(value_class, [Real(symbol)], {})
     made = tuple(interpreter.call(value_class, [Real(child_symbol(leaf, n))], {}) for n in range(children))
-    return interpreter.call(value_class, [Real(symbol), made], {})
+    name, kind = children_parameter(value_class)
+    if kind == "star":
+        return interpreter.call(value_class, [Real(symbol), *made], {})
+    if kind:
+        return interpreter.call(value_class, [Real(symbol)], {name: made})
+    node = interpreter.call(value_class, [Real(symbol)], {})
+    interpreter.set_attribute(node, "_prev", set(made))
+    return node
+
+
+def children_parameter(value_class):
+    """(name, "named" | "star") of the parameter of the submission's `Value.__init__` that takes a
+    node's inputs, by the worker's rule for its name; (None, None) when there is none."""
+    found, init = value_class.lookup("__init__")
+    if isinstance(init, Function):
+        spec = init.node.args
+        named = [a.arg for a in (*spec.args[2:], *spec.kwonlyargs)]
+        for name in named:
+            if is_children_name(name):
+                return name, "named"
+        if spec.vararg is not None and is_children_name(spec.vararg.arg):
+            return spec.vararg.arg, "star"
+        return None, None
+    fields = [f.name for f in value_class.namespace.get("__dataclass_fields__", {}).values() if f.init][1:]
+    return next(((name, "named") for name in fields if is_children_name(name)), (None, None))
 
 
 def shape(case):

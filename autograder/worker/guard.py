@@ -41,9 +41,10 @@ JUDGED = ALWAYS_DENIED | {"import", "object.__getattr__", "object.__setattr__", 
 FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_code", "gi_code", "cr_code"})
 FRAME_USERS = ("typing.py", "collections/__init__.py", "enum.py", "warnings.py", "dataclasses.py")
 CODE_MAKERS = ("dataclasses.py", "collections/__init__.py")  # they compile code they generate themselves
-# Loaded by the time student code runs, and of no honest use to it: dropped from sys.modules.
-PURGED = ("signal", "_signal", "inspect", "gc", "ctypes", "_ctypes", "traceback", "faulthandler", "threading",
-          "_thread", "importlib.util", "types", "socket", "_socket", "select", "selectors", "subprocess")
+# Loaded by the worker itself, of no honest use to student code, and imported by none of the
+# allowed modules: dropped from sys.modules, so that importing one is an import the hook sees.
+# (Modules the standard library re-imports for its own use, such as types or inspect, stay.)
+PURGED = ("signal", "_signal", "socket", "_socket", "select", "selectors", "subprocess")
 STDLIB = tuple(os.path.join(sysconfig.get_paths()[key], "") for key in ("stdlib", "platstdlib"))  # once, in the parent
 
 
