@@ -33,14 +33,16 @@ SIGMOID_METHOD = '''
         out._backward = _backward
         return out
 '''
-SIGMOID_REFERENCE_ROW = '''    "sigmoid": Op("sigmoid", lambda a: 1 / (1 + math.exp(-a)), lambda a, out: (out * (1 - out),)),
+SIGMOID_REFERENCE_ROW = '''    "sigmoid": Op("sigmoid", lambda a: 1 / (1 + math.exp(-a)),
+                  lambda a, out: (out * (1 - out),)),
 '''
 SIGMOID_REFERENCE_METHOD = '''
     def sigmoid(self):
         return Value.apply(OPS["sigmoid"], self)
 '''
-SIGMOID_ROW = '''    Op("sigmoid", "sigmoid", "unary", forward="1 / (1 + exp(-x))", derivative=("exp(-x) / (1 + exp(-x))**2",),
-       symbol="sigmoid", in_training=False, single_node=(0.7,), accumulating=(-0.4,), inputs=Inputs(0.0, 5.0),
+SIGMOID_ROW = '''    Op("sigmoid", "sigmoid", "unary", forward="1 / (1 + exp(-x))",
+       derivative=("exp(-x) / (1 + exp(-x))**2",), symbol="sigmoid", in_training=False,
+       single_node=(0.7,), accumulating=(-0.4,), inputs=Inputs(0.0, 5.0),
        graph_inputs=Inputs(0.0, 8.0),
        mistakes=((("1 / (1 + exp(-x))",), "the derivative of sigmoid is s * (1 - s), not s itself (out.data)"),)),
 '''

@@ -367,4 +367,5 @@ def test_a_killed_run_resumes_without_regrading(repo, tmp_path):
     assert {name: after[name] for name in done_before} == done_before
     assert sorted(after) == [f"{student}.json" for student in students]
     totals = {row[0]: row[-2] for row in read_gradebook(out)[1:]}
-    assert totals == {student: f"{classroom.CORRECT if n % 2 else classroom.WRONG:g}" for n, student in enumerate(students)}
+    expected = {student: classroom.CORRECT if n % 2 else classroom.WRONG for n, student in enumerate(students)}
+    assert totals == {student: f"{points:g}" for student, points in expected.items()}

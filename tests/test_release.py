@@ -140,7 +140,8 @@ def test_committed_assignments_match_the_release(solutions, released):
 def graded_parts(path):
     """The part of each graded cell of a graded notebook, and its points."""
     cells = nbformat.read(path, as_version=4).cells
-    return [(cell.metadata.nbgrader.grade_id, cell.metadata.nbgrader.points) for cell in cells if "nbgrader" in cell.metadata]
+    return [(cell.metadata.nbgrader.grade_id, cell.metadata.nbgrader.points)
+            for cell in cells if "nbgrader" in cell.metadata]
 
 
 def test_release_writes_the_graded_notebook_from_the_rubric(repo, tmp_path):
@@ -155,7 +156,8 @@ def test_release_writes_the_graded_notebook_from_the_rubric(repo, tmp_path):
     assert "changed: grading.ipynb" in result.stderr and f"--rubric {rubric.name}" in result.stderr
     assert run_cli("release", "--rubric", rubric.name, cwd=tmp_path).returncode == 0
     for folder in ("solutions", "assignments"):
-        assert graded_parts(tmp_path / folder / "micrograd" / "grading.ipynb") == [("part-add", 2), ("part-backward", 3)]
+        graded = graded_parts(tmp_path / folder / "micrograd" / "grading.ipynb")
+        assert graded == [("part-add", 2), ("part-backward", 3)]
     assert run_cli("release", "--check", "--rubric", rubric.name, cwd=tmp_path).returncode == 0
     result = run_cli("release", "--check", cwd=tmp_path)  # the bundled rubric: every part again
     assert result.returncode == 1 and "out of date in the solutions: grading.ipynb" in result.stderr

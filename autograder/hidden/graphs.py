@@ -180,7 +180,7 @@ def safe(program, data):
 
 
 LEAF, CONSTANT = signed(0.1, 1.5), signed(0.5, 2.0)
-GLUE = tuple(op.part for op in exercise.OPS if op.glue)  # the other ops in a graph, whose forward code is given
+GLUE = tuple(op.part for op in exercise.OPS if op.glue)  # the other ops of a graph (their forward code is given)
 
 
 @cache
