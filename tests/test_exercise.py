@@ -11,7 +11,7 @@ import micrograd_reference as reference
 from autograder import exercise
 from autograder.exercise import ExerciseError, Inputs, Op
 from autograder.hidden import graphs, scenarios
-from autograder.worker import probes
+from autograder.worker import lesson, probes
 from formulas import OPERANDS, symbolic
 
 ROWS = [pytest.param(row, id=row.part) for row in exercise.OPS]
@@ -62,6 +62,19 @@ def test_each_rows_fixed_inputs_lie_in_its_domains(row):
     for operands, k in fixed_cases(row):
         assert all(row.inputs.for_exponent(k).holds(x) for x in operands), row.part
         assert row.graph_inputs.for_exponent(k).holds(operands[0]), row.part
+
+
+def test_in_training_says_which_ops_the_lessons_training_runs(monkeypatch):
+    calls = {}
+    for row in exercise.OPS:
+        method = getattr(reference.Value, row.method)
+
+        def counted(*args, _method=method, _part=row.part, **kwargs):
+            calls[_part] = calls.get(_part, 0) + 1
+            return _method(*args, **kwargs)
+        monkeypatch.setattr(reference.Value, row.method, counted)
+    lesson.train(reference.MLP(lesson.NIN, lesson.NOUTS), steps=1)
+    assert set(calls) == {row.part for row in exercise.OPS if row.in_training}
 
 
 def test_the_parts_are_the_ops_then_the_others_and_unique():

@@ -197,11 +197,11 @@ def _programs(draw, focus, ops):
     focus_at = draw(st.integers(0, count - 1))
     for step in range(count):
         op = focus if step == focus_at else draw(ops)
-        kind = exercise.op(op).kind
+        row = exercise.op(op)
         i = draw(st.integers(0, len(instructions) - 1))
-        if kind == "power":
-            instructions.append((op, i, draw(st.sampled_from(exercise.op(op).exponents))))
-        elif kind == "unary":
+        if row.kind == "power":
+            instructions.append((op, i, draw(st.sampled_from(row.exponents))))
+        elif row.kind == "unary":
             instructions.append((op, i))
         elif draw(st.booleans()):
             instructions.append((op, i, draw(st.integers(0, len(instructions) - 1))))
