@@ -28,11 +28,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import exercise
+from autograder.grading.rubric import PART_IDS as PARTS
 from autograder.release import STUB_LINES, find_regions, make_stub
 
 SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "micrograd"
 FILES = ("engine.py", "nn.py")
-PARTS = ("add", "mul", "pow", "tanh", "exp", "relu", "backward", "parameters", "convergence")
 
 
 def solution_text(file):
@@ -142,6 +143,15 @@ def lost(*parts):
     unknown = set(parts) - set(PARTS)
     assert not unknown, f"not rubric parts: {unknown}"
     return frozenset(parts)
+
+
+def ops_using(module):
+    """The op parts whose method in the solution's Value names `module` (`math.tanh(...)`)."""
+    value = next(node for node in ast.parse(solution_text("engine.py")).body
+                 if isinstance(node, ast.ClassDef) and node.name == "Value")
+    methods = {node.name: node for node in value.body if isinstance(node, ast.FunctionDef)}
+    return [op.part for op in exercise.OPS
+            if any(isinstance(n, ast.Name) and n.id == module for n in ast.walk(methods[op.method]))]
 
 
 def lines(*text, indent):
@@ -402,7 +412,7 @@ MUTANTS = (
                       ["return tuple(p for layer in self.layers for p in layer.parameters())"], ["parameters"],
                       "return a list"),
     # ---------------------------------------------------------------- the given code, changed
-    Mutant("no-import-math", "engine.py", "import math\n", "", lost("tanh", "exp", "convergence"), "math"),
+    Mutant("no-import-math", "engine.py", "import math\n", "", lost(*ops_using("math"), "convergence"), "math"),
     Mutant("no-radd", "engine.py", "    def __radd__(self, other):  # other + self\n        return self + other\n", "",
            lost("convergence"), "unsupported operand"),
     Mutant("sub-adds", "engine.py", "        return self + (-other)\n", "        return self + other\n",

@@ -212,5 +212,5 @@ def test_a_submission_cannot_write_or_print_its_own_results(repo, tmp_path):
     time.sleep(5)  # the daemon's time is up, if it ever ran
     assert results.read_bytes() == written
     classroom.assert_gradescope_valid(payload)
-    assert payload["score"] == honest == 10.0
+    assert payload["score"] == honest == classroom.CORRECT
     assert scores(payload) == scores(autograder_grade(root / "submission"))

@@ -9,6 +9,7 @@ import re
 import sys
 from dataclasses import dataclass
 
+from autograder import exercise
 from autograder.grading.results import ERROR, FAILED, PASSED
 from autograder.hidden.checks import CheckFailed
 from autograder.sandbox.client import WorkerFailure
@@ -22,12 +23,12 @@ COMMON_NAMES = frozenset(dir(type)) | frozenset(dir(object)) | {
     "__orig_bases__", "__parameters__", "__abstractmethods__", "_abc_impl", "__dataclass_fields__",
     "__dataclass_params__", "__match_args__", "__getstate__", "__hash__", "__eq__", "__weakrefoffset__"}
 # Names of the exercise's own Value: each is a method or attribute in its own right (`__rpow__` is
-# not a misspelt `__pow__`), so none is proposed for another.
+# not a misspelt `__pow__`), so none is proposed for another. The ops' methods come from the exercise.
 EXERCISE_NAMES = frozenset({
-    "data", "grad", "label", "_prev", "_op", "_backward", "backward", "__add__", "__radd__", "__mul__", "__rmul__",
-    "__pow__", "__rpow__", "__neg__", "__sub__", "__rsub__", "__truediv__", "__rtruediv__", "tanh", "exp", "relu",
+    "data", "grad", "label", "_prev", "_op", "_backward", "backward", "__radd__", "__rmul__",
+    "__rpow__", "__neg__", "__sub__", "__rsub__", "__truediv__", "__rtruediv__",
     "__repr__", "__init__", "__iadd__", "__imul__", "__isub__", "__itruediv__", "__lt__", "__gt__", "__le__",
-    "__ge__", "__float__", "__abs__"})
+    "__ge__", "__float__", "__abs__"}) | {op.method for op in exercise.OPS}
 
 
 SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")

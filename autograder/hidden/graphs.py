@@ -18,9 +18,8 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 import micrograd_reference as reference
-from autograder.hidden.scenarios import EXPONENTS, LOCAL, SYMBOL, UPSTREAM, build, signed
-
-UNARY = ("tanh", "exp", "relu")
+from autograder import exercise
+from autograder.hidden.scenarios import UPSTREAM, build, signed
 
 
 def name(i):
@@ -36,7 +35,7 @@ def plain(number):
 
 @dataclass(frozen=True)
 class Program:
-    instructions: tuple  # ("leaf", x) | (op, i) | (op, i, j) | (op, i, ("const", c)) | ("pow", i, k)
+    instructions: tuple  # ("leaf", x) | (op, i) | (op, i, j) | (op, i, ("const", c)) | (power op, i, k)
     seed: float
     focus: str
 
@@ -49,7 +48,7 @@ class Program:
         op, *rest = self.instructions[index]
         if op in ("leaf",):
             return []
-        if op == "pow":
+        if exercise.op(op).kind == "power":
             return [rest[0]]
         return [r for r in rest if isinstance(r, int)]
 
@@ -66,7 +65,8 @@ class Program:
             else:
                 program.append(["node", data[index], sorted(set(self.operands(index)))])
         grader = {str(i): w for i, w in weights.items()}
-        return dict(program=program, seed=self.seed, closures=grader)
+        focus = exercise.op(self.focus)
+        return dict(program=program, seed=self.seed, closures=grader, method=focus.method, kind=focus.kind)
 
     def evidence(self, title, got_grads):
         """The program as a graph for a report: every node's value, expected and got gradient."""
@@ -78,19 +78,17 @@ class Program:
 
     def symbol(self, index):
         op, *rest = self.instructions[index]
-        return f"**{rest[1]}" if op == "pow" else SYMBOL.get(op, op)
+        row = exercise.op(op)
+        return row.label(rest[1] if row.kind == "power" else None)
 
     def line(self, index):
         op, *rest = self.instructions[index]
         if op == "leaf":
             return f"{name(index)} = Value({rest[0]!r})"
-        a = name(rest[0])
-        if op == "pow":
-            return f"{name(index)} = {a} ** {rest[1]!r}"
-        if op in UNARY:
-            return f"{name(index)} = {a}.{op}()"
-        b = name(rest[1]) if isinstance(rest[1], int) else repr(rest[1][1])
-        return f"{name(index)} = {a} {SYMBOL[op]} {b}"
+        row = exercise.op(op)
+        if row.kind == "power":
+            return f"{name(index)} = {row.expression(name(rest[0]), k=rest[1])}"
+        return f"{name(index)} = {row.expression(*(name(r) if isinstance(r, int) else repr(r[1]) for r in rest))}"
 
     def code(self):
         lines = [self.line(i) for i in range(self.size)]
@@ -115,7 +113,7 @@ def node_values(program, leaf_overrides=None):
     for op, *rest in program.instructions:
         if op == "leaf":
             values.append(reference.Value(overrides.get(len(values), rest[0])))
-        elif op == "pow":
+        elif exercise.op(op).kind == "power":
             values.append(build(op, [values[rest[0]]], rest[1]))
         else:
             values.append(build(op, [values[r] if isinstance(r, int) else r[1] for r in rest]))
@@ -131,14 +129,15 @@ def evaluate(program):
 
 
 def local_derivatives(program, index, data):
-    """d node / d operand for each operand position, by the reference's rule (LOCAL's first entry)."""
+    """d node / d operand for each operand position, by the exercise's derivative of the op."""
     op, *rest = program.instructions[index]
+    row = exercise.op(op)
     x = data[rest[0]]
     y = None
-    if op in SYMBOL:
+    if row.kind == "binary":
         y = data[rest[1]] if isinstance(rest[1], int) else rest[1][1]
-    derivatives = LOCAL[op][0][1](x, y, rest[1] if op == "pow" else None)
-    if op in SYMBOL and not isinstance(rest[1], int):
+    derivatives = row.local_derivatives(x, y, rest[1] if row.kind == "power" else None)
+    if row.kind == "binary" and not isinstance(rest[1], int):
         derivatives = derivatives[:1]  # the constant is not a node of the program
     return derivatives
 
@@ -174,20 +173,14 @@ def safe(program, data):
     for op, *rest in program.instructions:
         if op == "leaf":
             continue
-        x = data[rest[0]]
-        if op == "tanh" and abs(x) > 3:
-            return False
-        if op == "exp" and not -8 <= x <= 3:
-            return False
-        if op == "relu" and abs(x) < 0.01:
-            return False
-        if op == "pow" and not (0.2 <= abs(x) <= 3 and (x > 0 or float(rest[1]).is_integer())):
+        row = exercise.op(op)
+        if not row.graph_inputs.for_exponent(rest[1] if row.kind == "power" else None).holds(data[rest[0]]):
             return False
     return True
 
 
 LEAF, CONSTANT = signed(0.1, 1.5), signed(0.5, 2.0)
-GLUE = ("add", "mul")  # the other ops in a graph; their forward code is given, so they do not fail
+GLUE = tuple(op.part for op in exercise.OPS if op.glue)  # the other ops of a graph (their forward code is given)
 
 
 @cache
@@ -204,10 +197,11 @@ def _programs(draw, focus, ops):
     focus_at = draw(st.integers(0, count - 1))
     for step in range(count):
         op = focus if step == focus_at else draw(ops)
+        row = exercise.op(op)
         i = draw(st.integers(0, len(instructions) - 1))
-        if op == "pow":
-            instructions.append((op, i, draw(st.sampled_from(EXPONENTS))))
-        elif op in UNARY:
+        if row.kind == "power":
+            instructions.append((op, i, draw(st.sampled_from(row.exponents))))
+        elif row.kind == "unary":
             instructions.append((op, i))
         elif draw(st.booleans()):
             instructions.append((op, i, draw(st.integers(0, len(instructions) - 1))))

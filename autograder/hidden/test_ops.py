@@ -1,4 +1,4 @@
-"""Parts add, mul, pow, tanh, exp, relu: each op's `_backward` on a single node.
+"""The op parts (one per row of autograder/exercise.py): each op's `_backward` on a single node.
 
 Every case calls `out._backward()` once with an upstream gradient other than 1 (so a missing
 `* out.grad` shows); some pre-set the inputs' grads (so `=` instead of `+=` shows) or use one

@@ -203,16 +203,18 @@ class StudentCode:
     def call(self, operation, **args):
         return self.transport.call(operation, args)
 
-    def op(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
-        args = dict(op=op, leaves=leaves, leaf_grads=leaf_grads, operands=operands, upstream=upstream)
+    def op(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
+        args = dict(op=op, method=method, kind=kind, leaves=leaves, leaf_grads=leaf_grads, operands=operands,
+                    upstream=upstream)
         if exponent is not None:
             args["exponent"] = exponent
         value = self.call("op", **args)
         return OpResult(decode_number(value.get("out")), numbers(value.get("leaf_grads"), len(leaves)),
                         value.get("changed") is True)
 
-    def anatomy(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
-        args = dict(op=op, leaves=leaves, leaf_grads=leaf_grads, operands=operands, upstream=upstream)
+    def anatomy(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
+        args = dict(op=op, method=method, kind=kind, leaves=leaves, leaf_grads=leaf_grads, operands=operands,
+                    upstream=upstream)
         if exponent is not None:
             args["exponent"] = exponent
         value = self.call("anatomy", **args)
@@ -235,8 +237,8 @@ class StudentCode:
         return BackwardResult(ints(value.get("calls"), len(nodes)), numbers(value.get("grads"), len(nodes)),
                               value.get("equal_by_data") is True)
 
-    def graph(self, program, seed, closures):
-        value = self.call("graph", program=program, seed=seed, closures=closures)
+    def graph(self, program, seed, closures, method, kind):
+        value = self.call("graph", program=program, seed=seed, closures=closures, method=method, kind=kind)
         steps = []
         for step in value.get("steps") if isinstance(value.get("steps"), list) else []:
             if not isinstance(step, dict) or type(step.get("node")) is not int or not 0 <= step["node"] < len(program):

@@ -8,6 +8,7 @@ going back is plain data: numbers pass through `number()`, text through `safe_te
 import builtins
 import importlib
 import importlib.util
+import operator
 import os
 import random
 import sys
@@ -182,9 +183,11 @@ def public_names(obj):
 
 # ---------------------------------------------------------------- the probes
 
-BINARY = {"add": "__add__", "mul": "__mul__"}
-UNARY = {"tanh": "tanh", "exp": "exp", "relu": "relu"}
-METHODS = {**BINARY, "pow": "__pow__", **UNARY}
+# An op comes with its method name and kind ("binary", "unary" or "power": a constant exponent);
+# the exercise's list of ops is the grader's (autograder/exercise.py), never the worker's.
+KINDS = ("binary", "unary", "power")
+OPERATORS = {name: function for name, function in vars(operator).items()  # __add__, __pow__, ...: what `a + b` calls
+             if name.startswith("__") and type(function) is type(len)}
 MISSING = object()
 
 
@@ -413,28 +416,27 @@ class Probes:
         if not isinstance(out, self.Value):
             raise Failure("bad_output", f"{what} returned a {type_name(out)}, not a Value")
 
-    def apply_op(self, name, operands, exponent=None):
-        """Build one node with the student's own operator."""
-        a = operands[0]
-        if name in BINARY:
-            self.need_value_method(BINARY[name])
-            return a + operands[1] if name == "add" else a * operands[1]
-        if name == "pow":
-            self.need_value_method("__pow__")
-            return a ** exponent
-        if name in UNARY:
-            self.need_value_method(UNARY[name])
-            return getattr(a, UNARY[name])()
-        raise Failure("bad_request", f"unknown op {name!r}")
+    def apply_op(self, method, kind, operands, exponent=None):
+        """Build one node with the student's own method: a binary or power dunder through the
+        operator module, exactly as `a + b` or `a ** k` (Python's reflected fallback included),
+        any other method called on the first operand (`a.tanh()`, `a.max(b)`)."""
+        if kind not in KINDS or type(method) is not str:
+            raise Failure("bad_request", f"unknown op: method {method!r} of kind {kind!r}")
+        self.need_value_method(method)
+        a, *other = [operands[0], exponent] if kind == "power" else operands
+        if kind != "unary" and method in OPERATORS:
+            return OPERATORS[method](a, *other)
+        return getattr(a, method)(*other)
 
     # -- one primitive op, one node
 
-    def op(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
+    def op(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
+        """`op` names the op (the rubric part) in messages; `method` and `kind` say how to build it."""
         values = [self.new_value(x) for x in leaves]
         for value, grad in zip(values, leaf_grads):
             set_grad(value, grad)
         args = [values[i] if type(i) is int else i["const"] for i in operands]
-        out = self.apply_op(op, args, exponent)
+        out = self.apply_op(method, kind, args, exponent)
         self.check_is_value(out, op)
         set_grad(out, upstream)
         backward_fn = out._backward
@@ -450,7 +452,7 @@ class Probes:
 
     # -- why an op's _backward changed no gradient: evidence for the diagnosis, never for a score
 
-    def anatomy(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
+    def anatomy(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
         """The op request's node taken apart: where `out._backward` comes from, whether the inputs
         are out's direct inputs, what calling `out._backward()` once returned and which attributes
         of the inputs it wrote (other than .grad)."""
@@ -458,7 +460,7 @@ class Probes:
         for value, grad in zip(values, leaf_grads):
             set_grad(value, grad)
         default = code_of(getattr(self.new_value(0.0), "_backward", None))
-        out = self.apply_op(op, [values[i] if type(i) is int else i["const"] for i in operands], exponent)
+        out = self.apply_op(method, kind, [values[i] if type(i) is int else i["const"] for i in operands], exponent)
         self.check_is_value(out, op)
         backward_fn = getattr(out, "_backward", None)
         attached = code_of(backward_fn)
@@ -472,7 +474,7 @@ class Probes:
             "other_functions": [name for name, v in attributes(out).items()
                                 if name != "_backward" and code_of(v) not in (None, default)][:10],
             "inputs_rehooked": [code_of(getattr(v, "_backward", None)) not in (None, default) for v in values],
-            "hook_inside": assigns_backward_inside(getattr(self.Value, METHODS[op], None)),
+            "hook_inside": assigns_backward_inside(getattr(self.Value, method, None)),
             "out_op": safe_text(lambda: out._op)[:20] if type(getattr(out, "_op", None)) is str else "",
             "direct_inputs": None if inputs is None else [any(v is x for x in inputs) for v in values],
             "returned": None if returned is None else number(returned),
@@ -546,10 +548,10 @@ class Probes:
 
     # -- one op's _backward inside a DAG, the grader walking it
 
-    def graph(self, program, seed, closures):
+    def graph(self, program, seed, closures, method, kind):
         """Build the DAG: ["leaf", x] and ["node", data, [inputs]] with the plain constructor, the op
-        under test with the student's operator; nodes listed in `closures` get the grader's
-        _backward. Then walk it in reverse, calling each node's _backward once."""
+        under test (its `method` and `kind` as for `op`) with the student's operator; nodes listed in
+        `closures` get the grader's _backward. Then walk it in reverse, calling each node's _backward once."""
         nodes, inputs = [], []
         for name, *rest in program:
             if name == "leaf":
@@ -557,11 +559,11 @@ class Probes:
             elif name == "node":  # ["node", data, [input indices]]
                 refs = list(rest[1])
                 out = self.new_value(rest[0], [nodes[r] for r in refs])
-            elif name == "pow":  # ["pow", i, exponent]
-                refs, out = [rest[0]], self.apply_op(name, [nodes[rest[0]]], rest[1])
+            elif kind == "power":  # [op, i, exponent]
+                refs, out = [rest[0]], self.apply_op(method, kind, [nodes[rest[0]]], rest[1])
             else:  # [op, i] or [op, i, j] or [op, i, {"const": c}]
                 refs = [r for r in rest if type(r) is int]
-                out = self.apply_op(name, [nodes[r] if type(r) is int else r["const"] for r in rest])
+                out = self.apply_op(method, kind, [nodes[r] if type(r) is int else r["const"] for r in rest])
             self.check_is_value(out, name)
             nodes.append(out)
             inputs.append(sorted(set(refs)))
