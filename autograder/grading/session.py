@@ -132,7 +132,7 @@ class Grader:
         """The reading Job of a staged submission: its graded modules, the op parts to prove, and
         the cases each op part's checks make (the same for every submission, so worked out once)."""
         if self._cases is None:
-            graded = [exercise.op(p.id) for p in self.rubric.parts if exercise.op(p.id) and p.points > 0]
+            graded = [exercise.BY_PART[p.id] for p in self.rubric.parts if p.id in exercise.BY_PART and p.points > 0]
             self._cases = {op.part: proofs.cases_from_requests(self.book.requests(op.part)[0], op) for op in graded}
         ops = tuple(op for op in exercise.OPS if op.part in self._cases)
         prefix = f"{Path(staged.root).name}." if staged.layout == "package" else ""
@@ -200,7 +200,7 @@ class SubmissionRun:
 
     def after_checks(self, part_id):
         """What a part needs besides its checks: an op its proven formula, convergence a passing backward()."""
-        if exercise.op(part_id) is not None and self.grader.read_source:
+        if part_id in exercise.BY_PART and self.grader.read_source:
             outcome = self.grader.reader.prove(self.job, part_id)
             if outcome.proven:
                 return []

@@ -17,6 +17,7 @@ import sympy
 
 from autograder.reading.errors import ReadingStopped, Unreadable
 from autograder.reading.numbers import Point, Real, exact, reading_at, short
+from autograder.exercise import numeric
 from autograder.reading.objects import Class, Function
 from autograder.worker.probes import is_children_name
 
@@ -97,14 +98,6 @@ def _focus_case(program, index, data, inputs, grads, op):
         if isinstance(node, int):
             grads[node] += numeric(op.derivative[position])(x, y, exponent) * upstream
     return case
-
-
-@cache
-def numeric(formula):
-    """The formula as a function of (x, y, k) on floats."""
-    function = sympy.lambdify((X, Y, K), symbolic(formula), modules=[{"Heaviside": lambda v, *_: 1.0 if v > 0 else 0.0,
-                                                                       "Max": max}, "math"])
-    return function
 
 
 @dataclass(frozen=True)
