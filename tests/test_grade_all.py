@@ -100,7 +100,7 @@ def test_ids_are_shown_without_control_or_format_characters():
 def test_gradebook_cells_cannot_run_as_spreadsheet_formulas(rubric):
     graded = [(student, a_result(rubric, {"add"}, problem="=1+2 broken")) for student in HOSTILE_IDS]
     table = list(rows(graded, rubric))
-    assert table[0] == ["student", *(p.id for p in rubric.parts), "total", "problem"]
+    assert table[0] == ["student", *(p.id for p in rubric.parts), "total", "problem", "review"]
     for row in table[1:]:
         assert not row[0].startswith(("=", "+", "-", "@")) and not row[-1].startswith(("=", "+", "-", "@"))
         assert row[-1] == "'=1+2 broken" and row[1] == "1" and row[-2] == "1"
@@ -298,7 +298,7 @@ def test_a_mixed_class_gets_a_complete_gradebook(mixed_class, tmp_path, rubric, 
     out = tmp_path / "out"
     assert grade_all.main(directory=folder, out=out, jobs=2) == 0
     book = read_gradebook(out)
-    assert book[0] == ["student", *(p.id for p in rubric.parts), "total", "problem"]
+    assert book[0] == ["student", *(p.id for p in rubric.parts), "total", "problem", "review"]
     table = {row[0]: row for row in book[1:]}
     assert [row[0] for row in book[1:]] == ["'=2+3", "ada", "bob", "cy", "dee", "eve", "fay", "gus"]
     for student, total in totals.items():

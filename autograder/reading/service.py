@@ -27,20 +27,27 @@ from dataclasses import replace
 
 from autograder.reading import UNREADABLE_NOTE, Job, Reading, analyse, proofs
 
-SECONDS = 3  # for one job (the scan, or one op's proof); an honest one needs a small fraction of it
+SECONDS = 10  # for one job (the scan, or one op's proof); an honest one needs a small fraction of it
+SUBMISSION_SECONDS = 15  # for all the jobs of one submission together
+START_SECONDS = 60  # for the child to start (it imports sympy): never counted against a submission
 MEMORY_BYTES = 1536 << 20
 HEADER = struct.Struct(">Q")
+READY = "ready"
 
 
 class ReadingService:
     """The reading child of one grading process."""
 
-    def __init__(self, seconds=SECONDS, memory_bytes=MEMORY_BYTES):
-        self.seconds, self.memory_bytes = seconds, memory_bytes
+    def __init__(self, seconds=SECONDS, memory_bytes=MEMORY_BYTES, submission_seconds=SUBMISSION_SECONDS):
+        self.seconds, self.memory_bytes, self.submission_seconds = seconds, memory_bytes, submission_seconds
         self.process = None
+        self.ends = None  # when the current submission's reading time runs out
 
     def scan(self, job):
-        """The scan of a submission (findings, and what each part reaches)."""
+        """The scan of a submission (findings, and what each part reaches); starts its reading time."""
+        self.ends = None
+        self._start()
+        self.ends = time.monotonic() + self.submission_seconds
         return self.read(replace(job, cases={}))
 
     def prove(self, job, part):
@@ -54,11 +61,16 @@ class ReadingService:
         """The Reading of `job`; a reading that runs out of time or memory fails closed."""
         try:
             self._start()
+            now = time.monotonic()
+            deadline = min(now + self.seconds, self.ends or now + self.seconds)
+            if deadline <= now:
+                return stopped(f"reading it took longer than the {self.submission_seconds:g} s a submission has")
             _send(self.process.stdin, job)
-            result = _receive(self.process.stdout, time.monotonic() + self.seconds)
+            result = _receive(self.process.stdout, deadline)
         except TimeoutError:
             self.close()
-            return stopped(f"reading it took longer than {self.seconds:g} s")
+            return stopped(f"reading it took longer than the {min(self.seconds, self.submission_seconds):g} s "
+                           "it may")
         except (OSError, EOFError, pickle.UnpicklingError, ValueError):
             status = self.close()
             return stopped("reading it needed more memory than the grader allows" if status == -signal.SIGKILL
@@ -69,12 +81,19 @@ class ReadingService:
         return result
 
     def _start(self):
+        """The child, started if it is not running, once it has said it is ready."""
         if self.process is not None and self.process.poll() is None:
             return
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.reading.service", str(self.memory_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PYTHONHASHSEED": "0"})
+        try:
+            if _receive(self.process.stdout, time.monotonic() + START_SECONDS) != READY:
+                raise EOFError()
+        except (TimeoutError, EOFError, OSError, pickle.UnpicklingError):
+            self.close()
+            raise OSError("the reader did not start")
 
     def close(self):
         """Stop the child; its exit status, or None."""
@@ -142,6 +161,8 @@ def main():
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     incoming, outgoing = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing printed may corrupt the replies
+    from autograder.reading import interpreter  # noqa: F401  (all imports done before the first job's time)
+    _send(outgoing, READY)
     while True:
         try:
             job = _receive(incoming)
