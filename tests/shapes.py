@@ -8,6 +8,7 @@ proven; each of `DISHONEST` names the op parts whose proof must fail and how.
 """
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from autograder.release import without_markers
 from mutants import ADD, EXP, MUL, POW, RELU, TANH, lines, solution_text
@@ -40,108 +41,7 @@ def body(*code, indent=12):
     return lines(*code, indent=indent)
 
 
-DATACLASS_ENGINE = '''
-import math
-from dataclasses import dataclass, field
-from typing import Callable, Set
-
-
-@dataclass(eq=False)
-class Value:
-    data: float
-    grad: float = 0.0
-    _backward: Callable = field(default=lambda: None, repr=False)
-    _prev: Set["Value"] = field(default_factory=set, repr=False)
-    _op: str = ""
-
-    def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data + other.data, _prev={self, other}, _op="+")
-
-        def _backward():
-            self.grad += out.grad
-            other.grad += out.grad
-        out._backward = _backward
-        return out
-
-    def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        out = Value(self.data * other.data, _prev={self, other}, _op="*")
-
-        def _backward():
-            self.grad += other.data * out.grad
-            other.grad += self.data * out.grad
-        out._backward = _backward
-        return out
-
-    def __pow__(self, k):
-        out = Value(self.data ** k, _prev={self}, _op=f"**{k}")
-
-        def _backward():
-            self.grad += k * self.data ** (k - 1) * out.grad
-        out._backward = _backward
-        return out
-
-    def tanh(self):
-        t = math.tanh(self.data)
-        out = Value(t, _prev={self}, _op="tanh")
-
-        def _backward():
-            self.grad += (1 - t ** 2) * out.grad
-        out._backward = _backward
-        return out
-
-    def exp(self):
-        out = Value(math.exp(self.data), _prev={self}, _op="exp")
-
-        def _backward():
-            self.grad += out.data * out.grad
-        out._backward = _backward
-        return out
-
-    def relu(self):
-        out = Value(max(0.0, self.data), _prev={self}, _op="relu")
-
-        def _backward():
-            self.grad += (self.data > 0) * out.grad
-        out._backward = _backward
-        return out
-
-    def backward(self):
-        topo, seen = [], set()
-
-        def build(v):
-            if v not in seen:
-                seen.add(v)
-                for child in v._prev:
-                    build(child)
-                topo.append(v)
-        build(self)
-        self.grad = 1.0
-        for v in reversed(topo):
-            v._backward()
-
-    def __neg__(self):
-        return self * -1
-
-    def __radd__(self, other):
-        return self + other
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __rsub__(self, other):
-        return other + (-self)
-
-    def __rmul__(self, other):
-        return self * other
-
-    def __truediv__(self, other):
-        return self * other ** -1
-
-    def __rtruediv__(self, other):
-        return other * self ** -1
-'''
+VARIANTS = Path(__file__).resolve().parent / "variants"
 
 HONEST = (
     Shape("the model solution"),
@@ -168,7 +68,7 @@ HONEST = (
     Shape("relu slope from the output, as a bool", edits=((RELU, body("self.grad += (out.data > 0) * out.grad")),)),
     Shape("relu with max(0, x) and an else branch", edits=((RELU, body(
         "slope = 1.0 if max(0.0, self.data) > 0 else 0.0", "self.grad += slope * out.grad")),)),
-    Shape("a dataclass Value", engine=DATACLASS_ENGINE),
+    Shape("a dataclass Value", engine=(VARIANTS / "dataclass-value" / "engine.py").read_text("utf-8")),
     Shape("from math import, and math.e for exp", prelude="from math import exp as e_to_the, tanh",
           edits=((EXP, body("self.grad += math.e ** self.data * out.grad")),
                  (TANH, body("self.grad += (1 - tanh(self.data) ** 2) * out.grad")))),

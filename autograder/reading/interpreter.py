@@ -14,15 +14,16 @@ import functools
 import operator
 import time
 
-from autograder.reading import library, rules
+from autograder.reading import library, modelled, rules
+from autograder.reading.modelled import MAX_ITEMS
+from autograder.reading.protocol import ObjectProtocol
 from autograder.reading.errors import OverBudget, ReadingStopped, Tampering, Unreadable
-from autograder.reading.numbers import Real, exact
+from autograder.reading.numbers import Real
 from autograder.reading.objects import (BoundMethod, Class, ClassMethod, Function, Instance, Module, Native, Opaque,
                                         Property, StaticMethod, Super, reading_with)
 from autograder.reading.scopes import parameters, scope_of
 
 MAX_STEPS = 200_000
-MAX_ITEMS = 1_000_000
 MAX_DEPTH = 60
 MAX_SECONDS = 2.0
 
@@ -71,7 +72,7 @@ class Frame:
 _EPOCH = [0]  # the case being read; frames remember the one they were made in
 
 
-class Interpreter:
+class Interpreter(ObjectProtocol):
     """Reads the modules of one submission: `sources` maps module names ("engine",
     "micrograd.engine") to (file name, syntax tree, is a package)."""
 
@@ -79,7 +80,7 @@ class Interpreter:
         self.sources = sources
         self.modules = {}
         self.builtins = library.builtins_namespace()
-        self.library = library.module_models(Native("dataclasses.dataclass", dataclass_decorator))
+        self.library = library.module_models(Native("dataclasses.dataclass", modelled.dataclass_decorator))
         self.steps, self.depth = 0, 0
         self.deadline = time.monotonic() + max_seconds
         self.location = ("", 0)  # (file, line) of the statement being run
@@ -106,6 +107,10 @@ class Interpreter:
         """Note that the case being read changes `thing` (a namespace, an object)."""
         if _EPOCH[0] and id(thing) in self.shared:
             self.stateful = True
+
+    def mark_stateful(self):
+        """Note that the case being read changed state that outlives it (a class's counter)."""
+        self.stateful = self.stateful or bool(_EPOCH[0])
 
     def where(self):
         file, line = self.location
@@ -241,24 +246,26 @@ class Interpreter:
 
     def run_While(self, node, frame):
         while self.truth(self.evaluate(node.test, frame)):
-            try:
-                self.run_block(node.body, frame)
-            except _Break:
+            if not self.run_loop_body(node, frame):
                 return
-            except _Continue:
-                continue
         self.run_block(node.orelse, frame)
 
     def run_For(self, node, frame):
         for item in self.iterate(self.evaluate(node.iter, frame)):
             self.assign(node.target, item, frame)
-            try:
-                self.run_block(node.body, frame)
-            except _Break:
+            if not self.run_loop_body(node, frame):
                 return
-            except _Continue:
-                continue
         self.run_block(node.orelse, frame)
+
+    def run_loop_body(self, node, frame):
+        """Run a loop's body once; False when it breaks out of the loop."""
+        try:
+            self.run_block(node.body, frame)
+        except _Break:
+            return False
+        except _Continue:
+            pass
+        return True
 
     def run_Break(self, node, frame):
         raise _Break()
@@ -736,9 +743,9 @@ class Interpreter:
             return self.call_special(callee, "__call__", args, kwargs)
         if isinstance(callee, (Opaque, library.Denied)):
             return callee(*args, **kwargs)
-        modelled = self.call_builtin(callee, args, kwargs)
-        if modelled is not _NOT_MODELLED:
-            return modelled
+        result = modelled.call_builtin(self, callee, args, kwargs)
+        if result is not modelled.NOT_MODELLED:
+            return result
         if isinstance(callee, (Property, StaticMethod, ClassMethod, Super, Module, library.ModuleModel)):
             raise TypeError(f"'{type(callee).__name__}' object is not callable")
         if not callable(callee):
@@ -813,251 +820,6 @@ class Interpreter:
             raise TypeError(f"'{klass.name}' object does not support {name}")
         return self.call(self.bind_to(value, instance, klass), list(args), kwargs or {})
 
-    def instantiate(self, klass, args, kwargs):
-        found, new = klass.lookup("__new__")
-        if found and not isinstance(new, Native):
-            raise Unreadable(f"class {klass.name} defines __new__, which the grader does not read", self.where())
-        proxy = klass.proxy
-        instance = proxy.__new__(proxy, *args) if klass.python_base else proxy.__new__(proxy)
-        found, init = klass.lookup("__init__")
-        if found:
-            result = self.call(self.bind_to(init, instance, klass), list(args), kwargs)
-            if result is not None:
-                raise TypeError(f"__init__() should return None, not '{type(result).__name__}'")
-        elif klass.python_base is not None:
-            klass.python_base.__init__(instance, *args)
-        elif args or kwargs:
-            raise TypeError(f"{klass.name}() takes no arguments")
-        return instance
-
-    # ---------------------------------------------------------------- attributes
-
-    def bind_to(self, value, instance, klass):
-        """A class attribute as `instance.<name>` sees it (the descriptor protocol)."""
-        if isinstance(value, (Function, Native)):
-            return BoundMethod(value, instance)
-        if isinstance(value, StaticMethod):
-            return value.function
-        if isinstance(value, ClassMethod):
-            return BoundMethod(value.function, klass)
-        if isinstance(value, Property):
-            if value.fget is None:
-                raise AttributeError("unreadable attribute")
-            return self.call(value.fget, [instance], {})
-        return value
-
-    def get_attribute(self, owner, name, node=None):
-        problem = rules.attribute_problem(name)
-        if problem:
-            raise Tampering(problem, self.where())
-        if isinstance(owner, Instance):
-            return self.instance_attribute(owner, name)
-        if isinstance(owner, Class):
-            return self.class_attribute(owner, name)
-        if isinstance(owner, Super):
-            return self.super_attribute(owner, name)
-        if isinstance(owner, Module):
-            if name in owner.namespace:
-                return owner.namespace[name]
-            raise AttributeError(f"module '{owner.name}' has no attribute '{name}'")
-        if isinstance(owner, library.ModuleModel):
-            return self.module_attribute(owner, name)
-        if isinstance(owner, Real):
-            if name in ("real", "imag", "conjugate", "is_integer"):
-                return getattr(owner, name)
-            raise AttributeError(f"'{'complex' if owner.is_complex else 'float'}' object has no attribute '{name}'")
-        if isinstance(owner, (Function, BoundMethod, Native)):
-            return self.function_attribute(owner, name)
-        if owner is object and name in OBJECT_METHODS:
-            return OBJECT_METHODS[name]
-        if isinstance(owner, Property) and name in ("getter", "setter", "deleter", "fget", "fset", "fdel"):
-            return getattr(owner, name)
-        if isinstance(owner, (Opaque, Property, StaticMethod, ClassMethod, library.Denied)):
-            raise Unreadable(f"reads .{name} of {owner!r}", self.where())
-        if name.startswith("_"):
-            raise Unreadable(f"reads .{name} of a {type(owner).__name__}", self.where())
-        self.changes(owner)  # (conservatively: its method may change it)
-        return getattr(owner, name)  # a method of a str, list, dict, set, ...: Python's own
-
-    def instance_attribute(self, instance, name):
-        klass = type(instance)._class
-        if name == "__class__":
-            return klass
-        found, value = klass.lookup(name)
-        if found and isinstance(value, Property):
-            return self.bind_to(value, instance, klass)
-        own = vars(instance)
-        if name in own:
-            return own[name]
-        if found:
-            return self.bind_to(value, instance, klass)
-        if klass.python_base is not None and name == "args":
-            return instance.args
-        found, fallback = klass.lookup("__getattr__")
-        if found:
-            return self.call(self.bind_to(fallback, instance, klass), [name], {})
-        raise AttributeError(f"'{klass.name}' object has no attribute '{name}'")
-
-    def class_attribute(self, klass, name):
-        if name in ("__name__", "__qualname__"):
-            return klass.name if name == "__name__" else klass.qualname
-        found, value = klass.lookup(name)
-        if not found:
-            raise AttributeError(f"type object '{klass.name}' has no attribute '{name}'")
-        if isinstance(value, StaticMethod):
-            return value.function
-        if isinstance(value, ClassMethod):
-            return BoundMethod(value.function, klass)
-        return value
-
-    def super_attribute(self, sup, name):
-        klass = type(sup.instance)._class if isinstance(sup.instance, Instance) else sup.instance
-        mro = klass.mro if isinstance(klass, Class) else []
-        after = mro[mro.index(sup.owner) + 1:] if sup.owner in mro else []
-        for base in after:
-            if name in base.namespace:
-                return self.bind_to(base.namespace[name], sup.instance, klass)
-        if name in OBJECT_METHODS:
-            return BoundMethod(OBJECT_METHODS[name], sup.instance)
-        raise AttributeError(f"'super' object has no attribute '{name}'")
-
-    def module_attribute(self, module, name):
-        problem = rules.module_attribute_problem(module.name, name)
-        if problem:
-            raise Tampering(problem, self.where())
-        if name in module.attributes:
-            return module.attributes[name]
-        if module.real is not None and not hasattr(module.real, name):
-            raise AttributeError(f"module '{module.name}' has no attribute '{name}'")
-        return Opaque(f"{module.name}.{name}")
-
-    def function_attribute(self, function, name):
-        target = function.function if isinstance(function, BoundMethod) else function
-        if name == "__name__":
-            return target.name
-        if name == "__qualname__":
-            return getattr(target, "qualname", target.name)
-        if name == "__doc__":
-            return getattr(target, "doc", None)
-        raise Unreadable(f"reads .{name} of a function", self.where())
-
-    def set_attribute(self, owner, name, value, node=None):
-        problem = rules.attribute_problem(name)
-        if problem:
-            raise Tampering(problem, self.where())
-        if isinstance(owner, Instance):
-            self.changes(owner)
-            klass = type(owner)._class
-            found, setter = klass.lookup("__setattr__")
-            if found and not isinstance(setter, Native):
-                self.call(self.bind_to(setter, owner, klass), [name, value], {})
-                return
-            self.store_attribute(owner, name, value)
-            return
-        if isinstance(owner, Class) and not self.replaces_code(owner, name, value):
-            self.stateful = self.stateful or bool(_EPOCH[0])
-            owner.namespace[name] = value  # a class's counter or registry: data, not code
-            return
-        if isinstance(owner, (Class, Module, library.ModuleModel)):
-            raise Tampering(f"assigns `.{name}` of {owner!r} outside its definition; the grader reads each class, "
-                            "function and module where it is defined, so define it there", self.where())
-        raise Unreadable(f"sets .{name} of a {type(owner).__name__}", self.where())
-
-    def replaces_code(self, klass, name, value):
-        found, current = klass.lookup(name)
-        code = (Function, BoundMethod, Class, Native, Property, StaticMethod, ClassMethod)
-        return name.startswith("__") or isinstance(value, code) or found and isinstance(current, code) or (
-            callable(value) and not isinstance(value, (Real, Instance)))
-
-    def store_attribute(self, instance, name, value):
-        """object.__setattr__: a property's setter, else the instance's own dict."""
-        klass = type(instance)._class
-        found, descriptor = klass.lookup(name)
-        if found and isinstance(descriptor, Property):
-            if descriptor.fset is None:
-                raise AttributeError(f"can't set attribute '{name}'")
-            self.call(descriptor.fset, [instance, value], {})
-            return
-        if klass.namespace.get("__frozen__"):
-            raise AttributeError(f"cannot assign to field '{name}'")
-        vars(instance)[name] = value
-        if name == "grad":
-            self.grad_writes[id(instance)] = self.location
-
-    def delete_attribute(self, owner, name, node=None):
-        self.changes(owner)
-        if isinstance(owner, Instance) and name in vars(owner):
-            del vars(owner)[name]
-            return
-        raise Unreadable(f"deletes .{name}", self.where())
-
-    # ---------------------------------------------------------------- built-ins that know the reading
-
-    def call_builtin(self, callee, args, kwargs):
-        handler = BUILTIN_HANDLERS.get(id(callee))
-        if handler is None or BUILTIN_OBJECTS[id(callee)] is not callee:
-            return _NOT_MODELLED
-        return handler(self, *args, **kwargs)
-
-    def convert_to_float(self, value, what="float()"):
-        if isinstance(value, Real):
-            if value.is_complex:
-                raise TypeError("float() argument must be a string or a real number, not 'complex'")
-            return value
-        if isinstance(value, (bool, int, float)):
-            return Real(exact(value))
-        if isinstance(value, str):
-            return Real.of(float(value))
-        if isinstance(value, Instance):
-            klass = type(value)._class
-            for name in ("__float__", "__index__"):
-                found, method = klass.lookup(name)
-                if found:
-                    result = self.call(self.bind_to(method, value, klass), [], {})
-                    return self.convert_to_float(result, what)
-        raise TypeError(f"{what} argument must be a string or a real number, not '{self.type_of(value).__name__}'"
-                        if not isinstance(self.type_of(value), Class) else
-                        f"must be real number, not {self.type_of(value).name}")
-
-    def type_of(self, value):
-        """What type(value) returns for the submission's code."""
-        if isinstance(value, Instance):
-            return type(value)._class
-        if isinstance(value, Real):
-            return complex if value.is_complex else float
-        if isinstance(value, Class):
-            return type
-        if isinstance(value, (Function, BoundMethod, Native)):
-            return _FUNCTION_TYPE
-        return type(value)
-
-    def is_instance(self, value, kinds):
-        if isinstance(kinds, tuple):
-            return any(self.is_instance(value, kind) for kind in kinds)
-        if isinstance(kinds, Class):
-            return isinstance(value, Instance) and type(value)._class.is_subclass_of(kinds)
-        if isinstance(kinds, Opaque):
-            raise Unreadable(f"checks isinstance against {kinds.description}", self.where())
-        if not isinstance(kinds, type):
-            raise TypeError("isinstance() arg 2 must be a type, a tuple of types, or a union")
-        if isinstance(value, Real):
-            return _real_is_instance(value, kinds)
-        if isinstance(value, Instance):
-            return kinds is object or kinds is library.ABC_BASE or (
-                type(value)._class.python_base is not None and isinstance(value, kinds))
-        if isinstance(value, Class):
-            return kinds in (type, object)
-        return isinstance(value, kinds)
-
-
-def _real_is_instance(value, kinds):
-    import numbers
-    if kinds in (object, numbers.Number, numbers.Complex):
-        return True
-    if value.is_complex:
-        return kinds is complex
-    return kinds in (float, numbers.Real)
-
 
 @functools.cache
 def _is_generator(node):
@@ -1105,236 +867,3 @@ class _Comprehension:
 
 
 _COMPREHENSION = _Comprehension()
-_NOT_MODELLED = object()
-_FUNCTION_TYPE = type(lambda: None)
-
-
-# ---------------------------------------------------------------- built-ins implemented here
-
-def _float(interpreter, value=0.0):
-    return interpreter.convert_to_float(value)
-
-
-def _int(interpreter, value=0, *base):
-    if isinstance(value, Instance):
-        klass = type(value)._class
-        for name in ("__int__", "__index__", "__trunc__"):
-            found, method = klass.lookup(name)
-            if found:
-                return interpreter.call(interpreter.bind_to(method, value, klass), [], {})
-        raise TypeError(f"int() argument must be a string, a bytes-like object or a real number, not '{klass.name}'")
-    return int(value, *base)
-
-
-def _complex(interpreter, real=0, imag=0):
-    parts = [interpreter.convert_to_float(p) if not (isinstance(p, Real) and p.is_complex) else p for p in (real, imag)]
-    return Real(parts[0].expr + parts[1].expr * __import__("sympy").I, True)
-
-
-def _isinstance(interpreter, value, kinds):
-    return interpreter.is_instance(value, kinds)
-
-
-def _issubclass(interpreter, klass, kinds):
-    if isinstance(kinds, tuple):
-        return any(_issubclass(interpreter, klass, k) for k in kinds)
-    if isinstance(klass, Class):
-        return kinds is object or isinstance(kinds, Class) and klass.is_subclass_of(kinds)
-    if isinstance(kinds, Class):
-        return False
-    return issubclass(klass, kinds)
-
-
-def _type(interpreter, *args):
-    if len(args) != 1:
-        raise Tampering("calls type() with three arguments, which builds a class at run time")
-    return interpreter.type_of(args[0])
-
-
-def _callable(interpreter, value):
-    if isinstance(value, Instance):
-        return type(value)._class.lookup("__call__")[0]
-    return isinstance(value, (Function, BoundMethod, Class, Native, type)) or callable(value) and not isinstance(
-        value, (Opaque, library.Denied))
-
-
-def _literal_name(name, builtin):
-    if not isinstance(name, str):
-        raise TypeError(f"{builtin}(): attribute name must be string")
-    return name
-
-
-def _getattr(interpreter, owner, name, *default):
-    try:
-        return interpreter.get_attribute(owner, _literal_name(name, "getattr"))
-    except AttributeError:
-        if default:
-            return default[0]
-        raise
-
-
-def _hasattr(interpreter, owner, name):
-    try:
-        interpreter.get_attribute(owner, _literal_name(name, "hasattr"))
-    except AttributeError:
-        return False
-    return True
-
-
-def _setattr(interpreter, owner, name, value):
-    interpreter.set_attribute(owner, _literal_name(name, "setattr"), value)
-
-
-def _delattr(interpreter, owner, name):
-    interpreter.delete_attribute(owner, _literal_name(name, "delattr"))
-
-
-def _super(interpreter, owner, instance):
-    if not isinstance(owner, Class):
-        raise Unreadable("super() with a class the grader does not read", interpreter.where())
-    return Super(owner, instance)
-
-
-def _range(interpreter, *args):
-    made = range(*args)
-    if len(made) > MAX_ITEMS:
-        raise OverBudget(f"a range of {len(made):,} numbers", interpreter.where())
-    return made
-
-
-def _property(interpreter, fget=None, fset=None, fdel=None, doc=None):
-    return Property(fget, fset, fdel, doc)
-
-
-def _object_setattr(interpreter, instance, name, value):
-    if not isinstance(instance, Instance):
-        raise Unreadable("object.__setattr__ on something other than an instance", interpreter.where())
-    problem = rules.attribute_problem(name)
-    if problem:
-        raise Tampering(problem, interpreter.where())
-    klass = type(instance)._class
-    found, descriptor = klass.lookup(name)
-    if found and isinstance(descriptor, Property):
-        interpreter.store_attribute(instance, name, value)
-        return
-    interpreter.changes(instance)
-    vars(instance)[name] = value
-    if name == "grad":
-        interpreter.grad_writes[id(instance)] = interpreter.location
-
-
-OBJECT_METHODS = {
-    "__init__": Native("object.__init__", lambda interpreter, instance, *args, **kwargs: None),
-    "__setattr__": Native("object.__setattr__", _object_setattr),
-    "__repr__": Native("object.__repr__", lambda interpreter, instance: f"<{type(instance).__name__} object>"),
-    "__str__": Native("object.__str__", lambda interpreter, instance: f"<{type(instance).__name__} object>"),
-    "__eq__": Native("object.__eq__", lambda interpreter, a, b: True if a is b else NotImplemented),
-    "__ne__": Native("object.__ne__", lambda interpreter, a, b: False if a is b else NotImplemented),
-    "__hash__": Native("object.__hash__", lambda interpreter, instance: id(instance) >> 4),
-}
-
-BUILTIN_OBJECTS = {id(f): f for f in (float, int, complex, isinstance, issubclass, type, callable, getattr, hasattr,
-                                      setattr, delattr, super, property, staticmethod, classmethod, range)}
-BUILTIN_HANDLERS = {
-    id(float): _float, id(int): _int, id(complex): _complex, id(isinstance): _isinstance,
-    id(issubclass): _issubclass, id(type): _type, id(callable): _callable, id(getattr): _getattr,
-    id(hasattr): _hasattr, id(setattr): _setattr, id(delattr): _delattr, id(super): _super,
-    id(property): _property, id(staticmethod): lambda interpreter, f: StaticMethod(f), id(range): _range,
-    id(classmethod): lambda interpreter, f: ClassMethod(f),
-}
-
-
-# ---------------------------------------------------------------- @dataclass
-
-def dataclass_decorator(interpreter, klass=None, **options):
-    """@dataclass and @dataclass(...): the methods Python's dataclasses would add to the class."""
-    if klass is None:
-        return Native("dataclass", lambda i, k: dataclass_decorator(i, k, **options))
-    if not isinstance(klass, Class):
-        raise Unreadable("@dataclass on something that is not a class", interpreter.where())
-    fields = _dataclass_fields(klass)
-    namespace = klass.namespace
-    namespace["__dataclass_fields__"] = {f.name: f for f in fields}
-    if options.get("init", True) and "__init__" not in namespace:
-        namespace["__init__"] = Native(f"{klass.name}.__init__", _dataclass_init(klass, fields))
-    if options.get("repr", True) and "__repr__" not in namespace:
-        namespace["__repr__"] = Native(f"{klass.name}.__repr__", _dataclass_repr(klass, fields))
-    eq, frozen = options.get("eq", True), options.get("frozen", False)
-    if eq and "__eq__" not in namespace:
-        namespace["__eq__"] = Native(f"{klass.name}.__eq__", _dataclass_eq(fields))
-    if "__hash__" not in namespace:
-        if options.get("unsafe_hash", False) or eq and frozen:
-            namespace["__hash__"] = Native(f"{klass.name}.__hash__", lambda i, self: hash(
-                tuple(vars(self).get(f.name) for f in fields if f.compare)))
-        elif eq:
-            namespace["__hash__"] = None
-    if frozen:
-        namespace["__frozen__"] = True
-    return klass
-
-
-def _dataclass_fields(klass):
-    fields = {}
-    for base in reversed(klass.mro[1:]):
-        for field in base.namespace.get("__dataclass_fields__", {}).values():
-            fields[field.name] = field
-    for name, annotation in klass.namespace.get("__annotations__", {}).items():
-        if annotation.startswith(("ClassVar", "typing.ClassVar")):
-            continue
-        value = klass.namespace.get(name, _ABSENT)
-        if isinstance(value, library.FieldSpec):
-            field = value
-            del klass.namespace[name]
-            if field.has_default:
-                klass.namespace[name] = field.default
-        else:
-            field = library.FieldSpec(value, None, True, True, True, value is not _ABSENT, False)
-        field.name = name
-        fields[name] = field
-    return list(fields.values())
-
-
-_ABSENT = object()
-
-
-def _dataclass_init(klass, fields):
-    def init(interpreter, self, *args, **kwargs):
-        wanted = [f for f in fields if f.init]
-        if len(args) > len(wanted):
-            raise TypeError(f"{klass.name}.__init__() takes {len(wanted) + 1} positional arguments but "
-                            f"{len(args) + 1} were given")
-        given = dict(zip((f.name for f in wanted), args))
-        for name, value in kwargs.items():
-            if name in given or name not in {f.name for f in wanted}:
-                raise TypeError(f"{klass.name}.__init__() got an unexpected keyword argument '{name}'")
-            given[name] = value
-        for field in fields:
-            if field.name in given:
-                value = given[field.name]
-            elif field.has_factory:
-                value = interpreter.call(field.default_factory, [], {})
-            elif field.has_default:
-                value = field.default
-            else:
-                raise TypeError(f"{klass.name}.__init__() missing required argument: '{field.name}'")
-            _object_setattr(interpreter, self, field.name, value)
-        found, post = klass.lookup("__post_init__")
-        if found:
-            interpreter.call(interpreter.bind_to(post, self, klass), [], {})
-    return init
-
-
-def _dataclass_repr(klass, fields):
-    def representation(interpreter, self):
-        parts = ", ".join(f"{f.name}={vars(self).get(f.name)!r}" for f in fields if f.repr)
-        return f"{klass.name}({parts})"
-    return representation
-
-
-def _dataclass_eq(fields):
-    def equal(interpreter, self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return tuple(vars(self).get(f.name) for f in fields if f.compare) == \
-            tuple(vars(other).get(f.name) for f in fields if f.compare)
-    return equal

@@ -10,6 +10,7 @@ Whenever Python would need a concrete answer (`x > 0`, `abs(x)`, `max(a, b)`, `b
 decision is recorded on it. The reading thus follows the very path Python takes on those inputs,
 and the recorded decisions say which other inputs take the same path.
 """
+import contextlib
 import contextvars
 import functools
 import math
@@ -99,21 +100,14 @@ class Point:
 _point = contextvars.ContextVar("point")
 
 
+@contextlib.contextmanager
 def reading_at(point):
-    """Context manager: decide branches at `point` while the block runs."""
-    return _Active(point)
-
-
-class _Active:
-    def __init__(self, point):
-        self.point = point
-
-    def __enter__(self):
-        self.token = _point.set(self.point)
-        return self.point
-
-    def __exit__(self, *exc):
-        _point.reset(self.token)
+    """Decide branches at `point` while the block runs."""
+    token = _point.set(point)
+    try:
+        yield point
+    finally:
+        _point.reset(token)
 
 
 def here():

@@ -8,6 +8,7 @@ Python's own machinery (operator dispatch with its reflected fallbacks, `sum()`,
 membership) behaves exactly as it does for the submission's code at run time.
 """
 import ast
+import contextlib
 import contextvars
 
 from autograder.reading.errors import Unreadable
@@ -20,19 +21,14 @@ def reader():
     return _reader.get()
 
 
+@contextlib.contextmanager
 def reading_with(interpreter):
-    return _Using(interpreter)
-
-
-class _Using:
-    def __init__(self, interpreter):
-        self.interpreter = interpreter
-
-    def __enter__(self):
-        self.token = _reader.set(self.interpreter)
-
-    def __exit__(self, *exc):
-        _reader.reset(self.token)
+    """Make `interpreter` the one the proxies call back into while the block runs."""
+    token = _reader.set(interpreter)
+    try:
+        yield interpreter
+    finally:
+        _reader.reset(token)
 
 
 class Module:
