@@ -27,6 +27,11 @@ DENIED_SYSCALLS = (
 )
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+try:
+    PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up once, so that a forked child need not
+except (OSError, AttributeError):
+    PRCTL = None
 
 
 @cache
@@ -151,3 +156,13 @@ def become_subreaper():
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def die_with_parent(parent):
+    """Have the kernel SIGKILL this process the moment its parent (pid `parent`) dies, by any
+    signal: nothing a grader started outlives it. If the parent is already gone, exit now.
+    Safe between fork and exec (it makes system calls only)."""
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
