@@ -37,6 +37,7 @@ from functools import cache
 from pathlib import Path
 
 from autograder.sandbox.kernel import Cgroup, FilterLoader, become_subreaper, kill_all_of, seccomp_filter
+from autograder.worker.main import remove_tree
 
 WORKER_DIR = Path(__file__).resolve().parent.parent / "worker"
 WORKER_FILES = ("main.py", "probes.py", "handed.py", "lesson.py", "guard.py")
@@ -328,7 +329,7 @@ class Sandbox:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        remove_tree(str(self.scratch))  # whatever modes student code gave the folders in its /tmp
 
 
 def _personality(flags):
