@@ -2,9 +2,11 @@
 reply and source balloons, and the processes left when grade-all is killed (none)."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -91,17 +93,21 @@ KILL_HALFWAY = textwrap.dedent("""
                     found.append(pid)
         return found
 
-    before = len(alive())
+    def reap():
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    return
+            except ChildProcessError:
+                return
+
+    started = alive()
     run.send_signal(signal.SIGKILL)
     deadline = time.monotonic() + 10
     while alive() and time.monotonic() < deadline:
-        while True:  # reap whatever died
-            try:
-                if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                    break
-            except ChildProcessError:
-                break
+        reap()
         time.sleep(0.05)
+    reap()
     left = {}
     for pid in alive():
         try:
@@ -109,16 +115,26 @@ KILL_HALFWAY = textwrap.dedent("""
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    print(json.dumps({"before": before, "left": left}))
+    print(json.dumps({"started": started, "left": left}))
 """)
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder for grade-all that a sandbox's unprivileged uid may traverse."""
+    folder = Path(tempfile.mkdtemp(prefix="autograder-test-tmp-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sandbox", ["auto", "process"])
-def test_a_killed_grade_all_leaves_no_process_behind(repo, tmp_path, sandbox):
+def test_a_killed_grade_all_leaves_nothing_behind(repo, tmp_path, sandbox, shared_tmp):
     """grade-all on two cores is killed with SIGKILL as the first result is written, while
     students whose code starts daemons of its own are being graded: nothing it started is alive
-    10 s later (its pool, their workers and compilers, bubblewrap, the students' processes)."""
+    10 s later (its pool, their workers and compilers, bubblewrap, the students' processes).
+    Its temporary folders and cgroups are gone once the same command has run again."""
     folder, out = tmp_path / "class", tmp_path / "out"
     folder.mkdir()
     daemon = attack("daemon that outlives the worker").prelude
@@ -126,13 +142,23 @@ def test_a_killed_grade_all_leaves_no_process_behind(repo, tmp_path, sandbox):
         classroom.correct(repo, folder / f"s{n}", prelude=daemon if n % 2 else "")
     command = [sys.executable, "-m", "autograder", "grade-all", str(folder), "--out", str(out), "--jobs", "2",
                "--sandbox", sandbox]
+    env = {**os.environ, "TMPDIR": str(shared_tmp)}
     run = subprocess.run([sys.executable, "-c", KILL_HALFWAY, json.dumps(command), str(out / "results")],
-                         capture_output=True, text=True, timeout=600, cwd=repo)
+                         capture_output=True, text=True, timeout=600, cwd=repo, env=env)
     assert run.returncode == 0, run.stderr
     counted = json.loads(run.stdout)
-    assert counted["before"] >= 5, counted  # grade-all, its two grader processes, their workers, ...
+    assert len(counted["started"]) >= 5, counted  # grade-all, its two grader processes, their workers, ...
     assert counted["left"] == {}, counted
     assert 1 <= len(list((out / "results").glob("*.json"))) < 6, "the run was not killed halfway"
+    assert list(shared_tmp.iterdir()), "a killed run leaves its temporary folders (the next one removes them)"
+
+    assert subprocess.run(command, capture_output=True, timeout=600, cwd=repo, env=env).returncode == 0
+    deadline = time.monotonic() + 10  # the grader processes remove their own folders as they exit
+    while list(shared_tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(shared_tmp.iterdir())
+    stale = [path for pid in counted["started"] for path in Path("/sys/fs/cgroup").glob(f"*/autograder-{pid}-*")]
+    assert stale == []
 
 
 def test_grader_processes_ask_to_die_with_their_parent():

@@ -1,5 +1,6 @@
 """The sandbox itself: what a worker can see and do at each isolation level, limits, clean-up."""
 import errno
+import os
 import socket
 import subprocess
 import textwrap
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.sandbox import leftovers
 from autograder.sandbox.client import Worker
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, SandboxUnavailable, detect
 from autograder.sandbox.kernel import seccomp_filter
@@ -222,3 +224,15 @@ def test_nothing_in_tmp_survives_a_part_whatever_its_mode(mode, tmp_path):
     assert not any("LEFT_BEHIND" in names for names in seen), seen
     assert not any(Path(top, name).exists() for top in ("/tmp", "/var/tmp", "/dev/shm"))
     assert not worker.sandbox.scratch.exists()
+
+
+def test_what_killed_graders_left_is_removed_by_the_next(tmp_path):
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    gone, alive = f"autograder-stage-{ended.pid}-x", f"autograder-worker-{os.getpid()}-y"
+    for name in (gone, alive, "autograder-stage-notes", "autograder-export-1-z"):
+        (tmp_path / name / "locked").mkdir(parents=True)
+    (tmp_path / gone / "locked").chmod(0)
+    leftovers._remove_stale_in(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive, "autograder-stage-notes",
+                                                                 "autograder-export-1-z"])

@@ -24,6 +24,7 @@ from autograder.grading.modules import graded_modules
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
+from autograder.sandbox import leftovers
 from autograder.sandbox.client import Worker, WorkerFailure
 from autograder.sandbox.compiler import Compiler
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
@@ -88,6 +89,7 @@ class Grader:
         self.limits = limits or Limits(cpu_seconds=int(rubric.part_seconds) + 1)
         self.compiler = Compiler(level.python, self.limits)
         self.worker = None
+        leftovers.remove_stale()  # what killed grading processes left behind
 
     @property
     def book(self):
@@ -98,7 +100,7 @@ class Grader:
         started = time.monotonic()
         warnings = [self.level.warning] if self.level.warning else []
         try:
-            with tempfile.TemporaryDirectory(prefix="autograder-stage-") as staging:
+            with tempfile.TemporaryDirectory(prefix=leftovers.prefix("stage")) as staging:
                 try:
                     staged = stage(path, Path(staging) / "submission")
                 except SubmissionError as problem:

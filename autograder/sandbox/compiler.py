@@ -22,6 +22,7 @@ import tempfile
 from functools import partial
 from pathlib import Path, PurePosixPath
 
+from autograder.sandbox import leftovers
 from autograder.sandbox.kernel import die_with_parent
 
 SCRIPT = """
@@ -55,7 +56,7 @@ class Compiler:
     def bytecode(self, sources):
         """{relative path: bytes} of the bytecode of the Python files among `sources` ({relative
         path: source bytes}), as far as they compile in time."""
-        with tempfile.TemporaryDirectory(prefix="autograder-compile-") as folder:
+        with tempfile.TemporaryDirectory(prefix=leftovers.prefix("compile")) as folder:
             paths = []
             for name, data in sources.items():
                 if name.endswith(".py"):

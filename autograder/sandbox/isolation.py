@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from autograder.sandbox import leftovers
 from autograder.sandbox.compiler import relative_parts
 from autograder.sandbox.kernel import Cgroup, FilterLoader, become_subreaper, kill_all_of, seccomp_filter
 from autograder.worker.main import remove_tree
@@ -186,7 +187,7 @@ class Sandbox:
         if not level.namespaces and not level.drop_uid:
             become_subreaper()
         self.uid = _fresh_uid() if level.drop_uid else None
-        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-worker-", dir=scratch_root))
+        self.scratch = Path(tempfile.mkdtemp(prefix=leftovers.prefix("worker"), dir=scratch_root))
         self.scratch.chmod(0o755)
         if self.uid is not None:  # only this worker's uid may enter: no other worker reads this submission
             os.chown(self.scratch, 0, self.uid)

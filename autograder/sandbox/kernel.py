@@ -7,6 +7,7 @@ the user the grader runs as) cannot have them, and the sandbox's description say
 import ctypes
 import errno
 import os
+import re
 import signal
 import tempfile
 import uuid
@@ -103,6 +104,12 @@ class Cgroup:
             return None
         return cls(folders)
 
+    @classmethod
+    def remove_stale(cls):
+        """Remove the cgroups of grading processes that are gone (killed before removing them),
+        and whatever still runs in them; once per process."""
+        _remove_stale_cgroups(cls.ROOT)
+
     def join(self):
         """Move the calling process into the cgroup (between fork and exec: system calls only)."""
         for procs in self._procs:
@@ -132,6 +139,32 @@ class Cgroup:
                     break
                 except OSError:
                     os.sched_yield()
+
+
+@cache
+def _remove_stale_cgroups(root):
+    for controller in ("cpu", "pids"):
+        for folder in (root / controller).glob("autograder-*"):
+            found = re.fullmatch(r"autograder-(\d+)-[0-9a-f]+", folder.name)
+            if found and not process_alive(int(found[1])):
+                Cgroup([folder]).remove()
+
+
+def process_alive(pid):
+    """Whether a process `pid` runs (it may be another program than the one that had it); a
+    zombie does not, and a killed process may stay one for a while if init reaps lazily."""
+    if Path("/proc/self/stat").exists():
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def kill_all_of(uid):
