@@ -37,6 +37,7 @@ HIDING_CALLS = {"eval", "exec", "compile", "globals", "locals", "vars", "__impor
 HIDING_NAMES = {"importlib", "builtins", "__builtins__", "inspect", "gc", "ctypes", "marshal", "types"}
 HIDING_ATTRIBUTES = {"__dict__", "__globals__", "__code__", "__closure__", "__builtins__", "modules", "f_locals",
                      "f_globals", "__subclasses__"}
+MAX_PAIRS = 10_000  # pairs of calls compared in one difference; more fails closed
 NUMERICAL = "a derivative estimated numerically"
 HIDDEN = "gradient code the grader cannot read"
 
@@ -143,14 +144,18 @@ def first_sign(index, roots):
 
 
 def sign_in(function):
-    """The first sign in one function, worked out once (parts share functions such as __init__)."""
+    """The first sign in one function, worked out once (parts share functions such as __init__);
+    code nested too deeply to read fails closed."""
     if not hasattr(function, "sign"):
         function.sign = None
-        for node in ast.walk(function):
-            sign = numerical_sign(node, function) or hiding_sign(node)
-            if sign:
-                function.sign = (*sign, node)
-                break
+        try:
+            for node in ast.walk(function):
+                sign = numerical_sign(node, function) or hiding_sign(node)
+                if sign:
+                    function.sign = (*sign, node)
+                    break
+        except RecursionError:
+            function.sign = ("is nested too deeply to read", HIDDEN, function)
     return function.sign
 
 
@@ -165,9 +170,13 @@ def numerical_sign(node, function):
         return complex_step
     if names & PRECISE_NAMES:
         return "uses arbitrary-precision numbers, as a numerical estimate of a derivative may", NUMERICAL
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Sub, ast.Add)) and same_function_twice(node, function):
-        return "takes the difference of one function at two points a step apart: a finite-difference estimate", \
-            NUMERICAL
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Sub, ast.Add)):
+        left, right = calls_in(node.left, function), calls_in(node.right, function)
+        if len(left) * len(right) > MAX_PAIRS:
+            return "combines more calls than the grader compares", HIDDEN
+        if same_function_twice(left, right):
+            return "takes the difference of one function at two points a step apart: a finite-difference " \
+                   "estimate", NUMERICAL
     return None
 
 
@@ -185,9 +194,8 @@ def hiding_sign(node):
     return None
 
 
-def same_function_twice(node, function):
-    """Whether the two sides of `node` (a + or -) evaluate one function at points a step apart."""
-    left, right = calls_in(node.left, function), calls_in(node.right, function)
+def same_function_twice(left, right):
+    """Whether calls on the two sides of a + or - evaluate one function at points a step apart."""
     return any(f == g and (a == b or stepped(a, b)) for f, a in left for g, b in right)
 
 
@@ -240,5 +248,8 @@ def assigned(function, name):
 
 
 def snippet(node):
-    text = ast.unparse(node)
+    try:
+        text = ast.unparse(node)
+    except RecursionError:
+        return f"{type(node).__name__} nested too deeply to show"
     return text if len(text) <= 80 else text[:77] + "..."

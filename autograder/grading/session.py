@@ -20,10 +20,13 @@ from pathlib import Path
 from autograder.grading import given_code, inspection
 from autograder.grading.casebook import CaseBook
 from autograder.grading.feedback import verdict
+from autograder.grading.modules import graded_modules
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
+from autograder.sandbox import leftovers
 from autograder.sandbox.client import Worker, WorkerFailure
+from autograder.sandbox.compiler import Compiler
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
 from autograder.sandbox.student import LiveTransport, PipelinedTransport, StudentCode
 
@@ -84,7 +87,9 @@ class Grader:
     def __init__(self, rubric, level, limits=None):
         self.rubric, self.level = rubric, level
         self.limits = limits or Limits(cpu_seconds=int(rubric.part_seconds) + 1)
+        self.compiler = Compiler(level.python, self.limits)
         self.worker = None
+        leftovers.remove_stale()  # what killed grading processes left behind
 
     @property
     def book(self):
@@ -95,13 +100,16 @@ class Grader:
         started = time.monotonic()
         warnings = [self.level.warning] if self.level.warning else []
         try:
-            with tempfile.TemporaryDirectory(prefix="autograder-stage-") as staging:
+            with tempfile.TemporaryDirectory(prefix=leftovers.prefix("stage")) as staging:
                 try:
                     staged = stage(path, Path(staging) / "submission")
                 except SubmissionError as problem:
                     return uniform_result(path, self.rubric, self.level, started, FAILED, str(problem), warnings)
-                warnings += [*staged.warnings, *given_code.warnings(staged)]
-                run = SubmissionRun(self, staged, inspection.inspect(staged))
+                modules = graded_modules(staged)
+                keep_only(staged, modules)  # nothing reads what grading does not import
+                warnings += [*staged.warnings, *modules.warnings(), *given_code.warnings(staged)]
+                files = {**modules.files, **self.compiler.bytecode(modules.files)}
+                run = SubmissionRun(self, staged, files, inspection.inspect(staged))
                 parts = tuple(run.grade_part(part) for part in self.rubric.parts)
         finally:
             if keep_worker and self.worker is not None:
@@ -110,28 +118,33 @@ class Grader:
                 self.close()
         return GradeResult(str(path), parts, self.level.describe(), time.monotonic() - started, "", tuple(warnings))
 
-    def worker_for(self, staged):
-        """The worker, holding `staged`'s files: the one kept from the submission before if it is
-        alive, else a new one."""
+    def worker_for(self, files):
+        """The worker, holding `files` (see Sandbox.hold) and ready: the one kept from the
+        submission before if it is alive, else a new one."""
         if self.worker is not None and self.worker.alive:
-            self.worker.sandbox.hold(staged.folder)
+            self.worker.sandbox.hold(files)
             return self.worker
-        self.close()
-        self.worker = Worker(Sandbox(self.level, self.limits, staged.folder)).start()
+        self.close_worker()
+        self.worker = Worker(Sandbox(self.level, self.limits, files)).start()
+        self.worker.clear()  # its first answer: it is up, with nothing running and nothing in /tmp
         return self.worker
 
-    def close(self):
+    def close_worker(self):
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+
+    def close(self):
+        self.close_worker()
+        self.compiler.close()
         _keeping.discard(self)
 
 
 class SubmissionRun:
     """One submission being graded: its worker, and a load failure every later part repeats."""
 
-    def __init__(self, grader, staged, findings):
-        self.grader, self.staged, self.findings = grader, staged, findings
+    def __init__(self, grader, staged, files, findings):
+        self.grader, self.staged, self.files, self.findings = grader, staged, files, findings
         self.worker = None
         self.load_failure = None
 
@@ -149,11 +162,12 @@ class SubmissionRun:
         return PartResult(part.id, part.title, part.points, tuple(checks))
 
     def run_checks(self, part_id, rehearsed):
-        deadline = time.monotonic() + self.grader.rubric.part_seconds
         first = rehearsed[0].check
         if self.load_failure is not None:
             return [self.result(first, self.load_failure, 0.0)]
         try:
+            self.ensure_worker()  # starting one is not the part's time: its deadline starts after
+            deadline = time.monotonic() + self.grader.rubric.part_seconds
             channel, loaded = self.open_part(deadline)
         except WorkerFailure as failure:  # the submission cannot even be imported: no part can run
             self.load_failure = failure
@@ -194,10 +208,13 @@ class SubmissionRun:
             return fast  # the worker died or ran out of time while shrinking, or the failure did not come back
         return result
 
+    def ensure_worker(self):
+        if self.worker is None or not self.worker.alive:
+            self.worker = self.grader.worker_for(self.files)
+
     def open_part(self, deadline):
         """A fresh child for one part, and what it found on loading the submission."""
-        if self.worker is None or not self.worker.alive:
-            self.worker = self.grader.worker_for(self.staged)
+        self.ensure_worker()
         level = self.grader.level
         base = INSIDE_SUBMISSION if level.namespaces else str(self.worker.sandbox.submission)
         channel = self.worker.open_part(self.staged.layout, f"{base}/{self.staged.root}", deadline)
@@ -211,6 +228,13 @@ class SubmissionRun:
         found = verdict(error, loaded, self.grader.rubric.part_seconds)
         return CheckResult(check.part, check.name, found.outcome, found.message, seconds, found.misconceptions,
                            found.evidence)
+
+
+def keep_only(staged, modules):
+    """Delete the staged files that are not among the graded `modules`."""
+    for path in list(staged.folder.rglob("*.py")):
+        if path.relative_to(staged.folder).as_posix() not in modules.files:
+            path.unlink()
 
 
 def run_rehearsed(rehearsed, student):
