@@ -32,7 +32,8 @@ from autograder.grading.casebook import CaseBook
 from autograder.grading.session import Grader, casebook
 from autograder.release import make_stub, without_markers
 from autograder.sandbox.client import Worker
-from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
+from autograder.sandbox.compiler import Compiler
+from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect, files_in
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTION = REPO / "solutions" / "micrograd"
@@ -152,7 +153,9 @@ def one_submission(console, rounds, scratch):
 
 
 def start_worker(level, folder):
-    worker = Worker(Sandbox(level, Limits(), folder)).start()
+    files, compiler = files_in(folder), Compiler(level.python, Limits())
+    worker = Worker(Sandbox(level, Limits(), {**files, **compiler.bytecode(files)})).start()
+    compiler.close()
     try:
         part = worker.open_part("flat", INSIDE_SUBMISSION if level.namespaces else str(worker.sandbox.submission),
                                 time.monotonic() + 30)

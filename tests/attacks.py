@@ -15,6 +15,7 @@ every blank body of the stubs (`every_blank`), or as extra files. `lost` names t
 must score 0; every other part must keep its honest points. Text like __CANARY__ or __PORT__ is
 filled in by the test for each run.
 """
+import shutil
 import textwrap
 from dataclasses import dataclass, field
 
@@ -36,8 +37,9 @@ class Attack:
     prelude: str = ""
     sabotage: str = ""
     every_blank: str = ""
-    files: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)  # {name: text, or a function that makes the text}
     slow: bool = False  # ends by a timeout
+    archive: bool = False  # handed in as a .zip
     edit: object = None  # a function applied to engine.py's text, after the rest
     nn_edit: object = None  # a function applied to nn.py's text
     feedback: str = ""  # text the feedback of the first lost part must hold
@@ -642,6 +644,88 @@ ISSUE_13 = [
            feedback="did not call any node's _backward"),
 ]
 ATTACKS += ISSUE_13
+
+
+# ---------------------------------------------------------------- issue 14: a bounded grader
+
+def chain(terms, first="1.0"):
+    """An expression of `terms` terms added left to right: a syntax tree `terms` deep."""
+    return " + ".join([first, *["0.0"] * (terms - 1)])
+
+
+def dense_module():
+    """1 MiB of statements: 900 MB and 4 s to parse whole, 600 MB and a second to compile."""
+    return "a = 0\n" + "a\n" * ((1 << 20) // 2 - 8)
+
+
+def data_module():
+    """1 MiB of data, as a student might hand in a dataset."""
+    rows = "".join(f"    [{', '.join(f'{((n * 7919 + k) % 2000 - 1000) / 1000:.6f}' for k in range(8))}],\n"
+                   for n in range(11_000))
+    return f"DATA = [\n{rows}]\n"
+
+
+FINITE_DIFFERENCE = "(max(0.0, self.data + 1e-6) - max(0.0, self.data)) / 1e-6"  # relu's slope, estimated
+MANY_CALLS = "".join(f"a = f({n}.25)\nb = f(-{n}.75)\n" for n in range(3000))  # 9 million pairs, none a step
+LOCKED_NOTE = """
+import os
+TMP = os.environ.get("TMPDIR", "/tmp")
+NOTE = os.path.join(TMP, "locked-note")
+def lock_a_note():
+    try:
+        os.makedirs(os.path.join(NOTE, "deeper"))
+        open(os.path.join(NOTE, "deeper", "note"), "w").write("x")
+        for folder in (os.path.join(NOTE, "deeper"), NOTE, TMP):
+            os.chmod(folder, 0)
+    except OSError:
+        pass
+"""
+UNUSED_MODULES = {f"data{n:02}.py": dense_module for n in range(15)}
+ISSUE_14 = [
+    # 1. grader work on the submission's text: bounded, and nothing of it for unused files
+    at_import("a 1,500-term expression chain at import", f"DEPTH = {chain(1500)}", lost=frozenset()),
+    sabotage("a 1,500-term expression chain around a finite difference",
+             f"self.grad += ({chain(1500, FINITE_DIFFERENCE)}) * out.grad"),
+    at_import("a 100,000-term expression chain at import (Python cannot compile it)", f"DEPTH = {chain(100_000)}"),
+    sabotage("3,000 calls assigned to each of two names, then a finite difference",
+             "def f(x):\n    return max(0.0, x)\n" + MANY_CALLS
+             + "a = f(self.data + 1e-6)\nb = f(self.data)\nself.grad += (a - b) / 1e-6 * out.grad"),
+    sabotage("3,000 calls in the two sums of a difference",
+             "def f(x):\n    return max(0.0, x)\nself.grad += (("
+             + " + ".join(f"f(self.data + {n}e-6)" for n in range(1500)) + ") - ("
+             + " + ".join(f"f(self.data + {n - 1}e-6)" for n in range(1500)) + ")) / 1.5e-3 * out.grad"),
+    Attack("a zip of 15 unused 1 MiB modules", "solution", frozenset(), files=UNUSED_MODULES, archive=True),
+    Attack("nn.py imports a 1 MiB data module, beside 14 unused ones", "solution", frozenset(),
+           files={**UNUSED_MODULES, "data00.py": data_module},
+           nn_edit=lambda text: "from data00 import DATA\n" + text),
+    # 2. replies that cost the grader memory: huge but legitimate structures (and see above:
+    # a huge parameters() list and a huge dir()); test_attacks.py forges signed balloons
+    sabotage("a 400 kB function name in every error's location",
+             f"def {'x' * 400_000}():\n    raise ValueError('where am I?')\n{'x' * 400_000}()"),
+    # 3. state between parts
+    Attack("locks a note in /tmp for the next part in folders of mode 000", "solution", ALL,
+           runtime_lost=frozenset({"mul"}), prelude=LOCKED_NOTE,
+           edit=replacing(("            self.grad += out.grad\n            other.grad += out.grad\n",
+                           body("lock_a_note()\nself.grad += out.grad\nother.grad += out.grad")),
+                          ("            self.grad += other.data * out.grad\n",
+                           body("self.grad += (other.data if os.path.lexists(NOTE) else 99.0) * out.grad")))),
+]
+ATTACKS += ISSUE_14
+
+
+def compromised_worker(folder, pad):
+    """A copy of the worker's files at `folder` whose every reply carries `pad` empty objects in
+    its value, signed with the part's key: what student code that took the worker over could
+    send (the README's threat model: it shares the worker's interpreter)."""
+    from autograder.sandbox.isolation import WORKER_DIR
+    shutil.copytree(WORKER_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    main = (folder / "main.py").read_text()
+    encode = "def encode(data):\n"
+    assert main.count(encode) == 1
+    (folder / "main.py").write_text(main.replace(encode, encode + (
+        "    if isinstance(data, dict) and isinstance(data.get('value'), dict):\n"
+        f"        data = {{**data, 'value': {{**data['value'], 'pad': [{{}}] * {pad}}}}}\n")))
+    return folder
 
 
 def finite_difference_edits(text):

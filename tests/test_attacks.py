@@ -13,6 +13,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import zipfile
@@ -21,12 +22,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from attacks import ALL, ATTACKS
+from attacks import ALL, ATTACKS, Attack, compromised_worker
 from leaks import substantive_lines
 from autograder.grading.rubric import load_rubric
 from autograder.grading.session import grade
 from autograder.release import solution_lines, without_markers
 from autograder.reports import gradescope, table
+from autograder.sandbox import isolation
 from autograder.sandbox.isolation import detect, issued_uids
 
 PART_SECONDS = 3
@@ -85,6 +87,17 @@ def canary():
 
 
 @pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """The grader's temporary folders (staging, compiling, the worker's scratch) go here: empty
+    again once a submission is graded."""
+    folder = tmp_path / "grader-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    assert not list(folder.iterdir()), "grading left files behind"
+
+
+@pytest.fixture
 def listener():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -125,8 +138,16 @@ def build_submission(attack, folder, repo, context):
     (folder / "nn.py").write_text(attack.nn_edit(nn_text) if attack.nn_edit else nn_text)
     for name, text in attack.files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text)
-    return folder
+        (folder / name).write_text(text() if callable(text) else text)
+    return zip_folder(folder) if attack.archive else folder
+
+
+def zip_folder(folder):
+    archive = folder.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            zf.write(path, path.relative_to(folder).as_posix())
+    return archive
 
 
 def report_text(result):
@@ -141,7 +162,7 @@ LAYERS = [pytest.param((a, "whole grader"), id=a.name, marks=[pytest.mark.slow] 
 
 
 @pytest.mark.parametrize("attack_and_layer", LAYERS)
-def test_attack(attack_and_layer, repo, tmp_path, level, fast_rubric, secret_lines, canary, listener):
+def test_attack(attack_and_layer, repo, tmp_path, level, fast_rubric, secret_lines, canary, listener, private_tmp):
     """The whole grader takes away `lost`; the sandbox alone, with the reading of the source
     switched off, `runtime_lost`: each layer holds on its own."""
     attack, layer = attack_and_layer
@@ -174,6 +195,23 @@ def test_attack(attack_and_layer, repo, tmp_path, level, fast_rubric, secret_lin
     assert layer != "whole grader" or not attack.feedback or any(attack.feedback in text for text in feedback.values()), \
         report
     assert not any("different results" in text for text in feedback.values()), report
+
+
+@pytest.mark.parametrize("pad, lost", [(400_000, ALL), (30_000, frozenset())], ids=["over the bound", "within it"])
+def test_signed_reply_balloons(pad, lost, repo, tmp_path, level, fast_rubric, monkeypatch, private_tmp):
+    """A worker taken over pads every reply of the model answer with empty objects: 400,000 of
+    them (1.2 MB, 85 MB decoded) is refused as oversized; 30,000 is read, and dropped once
+    checked. (tests/test_bounds.py measures the grader's memory meanwhile.)"""
+    monkeypatch.setattr(isolation, "WORKER_DIR", compromised_worker(tmp_path / "worker", pad))
+    folder = build_submission(Attack("the model answer", "solution", frozenset()), tmp_path / "submission", repo, {})
+    started = time.monotonic()
+    result = grade(folder, rubric=fast_rubric, level=level)
+    assert time.monotonic() - started <= PART_SECONDS * len(result.parts) + MARGIN_SECONDS
+    assert result.internal_errors == []
+    assert {p.id for p in result.parts if not p.passed} == ({p.id for p in result.parts} if lost == ALL else lost)
+    assert all(p.feedback == ["the code under test sent an oversized reply"] for p in result.parts if not p.passed)
+    time.sleep(0.1)
+    assert worker_processes() == []
 
 
 # ---------------------------------------------------------------- hostile archives

@@ -9,6 +9,7 @@ import pytest
 from autograder import exercise
 from autograder.sandbox.client import Invalid, StudentError, Worker, WorkerDied, decode_number
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
+from autograder.sandbox.student import PipelinedTransport
 
 
 def op_args(part):
@@ -190,7 +191,9 @@ ODD_REPLIES = {
     "ok not a bool": (writes('signed(b\'{"v": 2, "id": 0, "ok": "yes", "value": {}}\')'), "protocol", "malformed reply"),
     "error without kind": (writes('signed(b\'{"v": 2, "id": 0, "ok": false, "error": {}}\')'), "protocol", "without a kind"),
     "not JSON": (writes("signed(b'not json at all')"), "protocol", "not valid JSON"),
-    "nested 100,000 deep": (writes("signed(b'[' * 100000 + b']' * 100000)"), "protocol", "not valid JSON"),
+    "nested 40,000 deep": (writes("signed(b'[' * 40000 + b']' * 40000)"), "protocol", "not valid JSON"),
+    "400,000 empty objects in 1.2 MB": (writes('signed(b\'{"v": 2, "id": 0, "ok": true, "value": {"pad": [\' + '
+                                        'b",".join([b"{}"] * 400000) + b\']}}\')'), "protocol", "oversized reply"),
     "unsigned": (writes('signed(b\'{"v": 2, "id": 0, "ok": true, "value": {}}\', mac=b"0" * 32)'), "protocol",
                  "did not send"),
     "oversized": (writes("b'[' * (5 * 2 ** 20)"), "protocol", "oversized reply"),
@@ -218,3 +221,32 @@ def test_the_protocol_is_documented_where_the_worker_is(repo):
     text = (repo / "autograder" / "worker" / "main.py").read_text()
     for words in ("Control channel", "Part channel (protocol version 2)", "MAC", "Error kinds", "student's word"):
         assert words in text
+
+
+class ScriptedChannel:
+    """A part's channel whose replies are (value, number of JSON values) in order; it records
+    every request sent."""
+
+    def __init__(self, replies):
+        self.replies, self.sent, self.reply_values = list(replies), [], 0
+
+    def send_all(self, requests, encoded=None):
+        self.sent += requests
+
+    def send(self, operation, **args):
+        self.sent.append((operation, args))
+
+    def receive(self):
+        value, self.reply_values = self.replies.pop(0)
+        return value
+
+
+def test_replies_are_kept_for_a_second_look_only_within_a_budget(monkeypatch):
+    monkeypatch.setattr(PipelinedTransport, "KEPT_VALUES", 10)
+    first, second = ("op", {"n": 1}), ("op", {"n": 2})
+    channel = ScriptedChannel([({"a": 1}, 8), ({"b": 2}, 8), ({"b": 3}, 8)])
+    transport = PipelinedTransport(channel, {}, [first, second])
+    assert [transport.call(*first), transport.call(*second)] == [{"a": 1}, {"b": 2}]
+    assert transport.call(*first) == {"a": 1}  # kept: not asked again
+    assert transport.call(*second) == {"b": 3}  # over the budget, dropped once checked: asked again
+    assert channel.sent == [first, second, second]

@@ -1,12 +1,18 @@
 """The sandbox itself: what a worker can see and do at each isolation level, limits, clean-up."""
 import errno
+import os
 import socket
 import subprocess
 import textwrap
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 
-from autograder.sandbox.isolation import Limits, Sandbox, SandboxUnavailable, detect
+from autograder.sandbox import leftovers
+from autograder.sandbox.client import Worker
+from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, SandboxUnavailable, detect
 from autograder.sandbox.kernel import seccomp_filter
 
 PROBE = textwrap.dedent("""
@@ -173,3 +179,60 @@ def test_other_workers_cannot_enter_a_workers_scratch_folder(mode, tmp_path):
         first.cleanup()
         second.cleanup()
     assert result.stdout.strip() == "denied", result.stdout + result.stderr
+
+
+LOCKS_ITS_TMP = """
+import os, tempfile
+tops = {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}
+if any(os.path.lexists(os.path.join(top, "NAME")) for top in tops):
+    LEFT_BEHIND = True
+for top in tops:
+    try:
+        os.makedirs(os.path.join(top, "NAME", "inner"))
+        open(os.path.join(top, "NAME", "inner", "note"), "w").write("x")
+        os.chmod(os.path.join(top, "NAME", "inner"), 0)
+        os.chmod(os.path.join(top, "NAME"), 0)
+        LOCKED_A_FOLDER = True
+    except OSError:
+        pass
+try:
+    os.chmod(tempfile.gettempdir(), 0)
+except OSError:
+    pass
+class Value:
+    pass
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "process"])
+def test_nothing_in_tmp_survives_a_part_whatever_its_mode(mode, tmp_path):
+    """Each part locks a folder of mode 000 (holding another) in every /tmp it can write, and its
+    /tmp itself where it may; the next part finds none of them, nor does the machine after."""
+    name = f"locked-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "engine.py").write_text(LOCKS_ITS_TMP.replace("NAME", name))
+    worker = Worker(Sandbox(detect(mode), Limits(), submission=tmp_path)).start()
+    base = INSIDE_SUBMISSION if detect(mode).namespaces else str(worker.sandbox.submission)
+    try:
+        seen = []
+        for _ in range(2):
+            part = worker.open_part("flat", base, time.monotonic() + 30)
+            seen.append(part.receive()["engine_names"])
+            part.close()
+    finally:
+        worker.close()
+    assert all("LOCKED_A_FOLDER" in names for names in seen), seen
+    assert not any("LEFT_BEHIND" in names for names in seen), seen
+    assert not any(Path(top, name).exists() for top in ("/tmp", "/var/tmp", "/dev/shm"))
+    assert not worker.sandbox.scratch.exists()
+
+
+def test_what_killed_graders_left_is_removed_by_the_next(tmp_path):
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    gone, alive = f"autograder-stage-{ended.pid}-x", f"autograder-worker-{os.getpid()}-y"
+    for name in (gone, alive, "autograder-stage-notes", "autograder-export-1-z"):
+        (tmp_path / name / "locked").mkdir(parents=True)
+    (tmp_path / gone / "locked").chmod(0)
+    leftovers._remove_stale_in(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive, "autograder-stage-notes",
+                                                                 "autograder-export-1-z"])

@@ -25,13 +25,16 @@ from autograder import exercise
 from autograder.grading import given_code
 from autograder.grading.casebook import CaseBook
 from autograder.grading.feedback import verdict
+from autograder.grading.modules import graded_modules
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import load_rubric
 from autograder.grading.submission import SubmissionError, stage
 from autograder.reading import NETWORK_PARTS, Job, Reading, module_name, proofs
-from autograder.reading.service import ReadingService
 from autograder.reading.rules import ALLOWED_MODULES
+from autograder.reading.service import ReadingService
+from autograder.sandbox import leftovers
 from autograder.sandbox.client import Worker, WorkerFailure
+from autograder.sandbox.compiler import Compiler
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
 from autograder.sandbox.student import LiveTransport, PipelinedTransport, StudentCode
 
@@ -98,9 +101,11 @@ class Grader:
     def __init__(self, rubric, level, limits=None, read_source=True):
         self.rubric, self.level, self.read_source = rubric, level, read_source
         self.limits = limits or Limits(cpu_seconds=int(rubric.part_seconds) + 1)
+        self.compiler = Compiler(level.python, self.limits)
         self.worker = None
         self.reader = ReadingService()
         self._cases = None
+        leftovers.remove_stale()  # what killed grading processes left behind
 
     @property
     def book(self):
@@ -111,14 +116,16 @@ class Grader:
         started = time.monotonic()
         warnings = [self.level.warning] if self.level.warning else []
         try:
-            with tempfile.TemporaryDirectory(prefix="autograder-stage-") as staging:
+            with tempfile.TemporaryDirectory(prefix=leftovers.prefix("stage")) as staging:
                 try:
                     staged = stage(path, Path(staging) / "submission")
                 except SubmissionError as problem:
                     return uniform_result(path, self.rubric, self.level, started, FAILED, str(problem), warnings)
-                warnings += [*staged.warnings, *given_code.warnings(staged)]
-                job = self.job(staged)
-                run = SubmissionRun(self, staged, self.reader.scan(job) if self.read_source else NOT_READ, job)
+                modules = graded_modules(staged)
+                warnings += [*staged.warnings, *modules.warnings(), *given_code.warnings(staged)]
+                files = {**modules.files, **self.compiler.bytecode(modules.files)}
+                job = self.job(staged, modules.files)
+                run = SubmissionRun(self, staged, files, self.reader.scan(job) if self.read_source else NOT_READ, job)
                 parts = tuple(run.grade_part(part) for part in self.rubric.parts)
         finally:
             if keep_worker and self.worker is not None:
@@ -128,30 +135,36 @@ class Grader:
         return GradeResult(str(path), parts, self.level.describe(), time.monotonic() - started, "", tuple(warnings),
                            tuple(dict.fromkeys(run.review)))
 
-    def job(self, staged):
-        """The reading Job of a staged submission: its graded modules, the op parts to prove, and
-        the cases each op part's checks make (the same for every submission, so worked out once)."""
+    def job(self, staged, files):
+        """The reading Job of a staged submission: its graded modules (`files`: their bytes, the
+        very ones the sandbox holds), the op parts to prove, and the cases each op part's checks
+        make (the same for every submission, so worked out once)."""
         if self._cases is None:
             graded = [exercise.BY_PART[p.id] for p in self.rubric.parts if p.id in exercise.BY_PART and p.points > 0]
             self._cases = {op.part: proofs.cases_from_requests(self.book.requests(op.part)[0], op) for op in graded}
         ops = tuple(op for op in exercise.OPS if op.part in self._cases)
         prefix = f"{Path(staged.root).name}." if staged.layout == "package" else ""
-        return Job(graded_sources(staged), f"{prefix}engine", f"{prefix}nn", ops, self._cases)
+        return Job(graded_sources(staged, files), f"{prefix}engine", f"{prefix}nn", ops, self._cases)
 
-    def worker_for(self, staged):
-        """The worker, holding `staged`'s files: the one kept from the submission before if it is
-        alive, else a new one."""
+    def worker_for(self, files):
+        """The worker, holding `files` (see Sandbox.hold) and ready: the one kept from the
+        submission before if it is alive, else a new one."""
         if self.worker is not None and self.worker.alive:
-            self.worker.sandbox.hold(staged.folder)
+            self.worker.sandbox.hold(files)
             return self.worker
-        self.close()
-        self.worker = Worker(Sandbox(self.level, self.limits, staged.folder)).start()
+        self.close_worker()
+        self.worker = Worker(Sandbox(self.level, self.limits, files)).start()
+        self.worker.clear()  # its first answer: it is up, with nothing running and nothing in /tmp
         return self.worker
 
-    def close(self):
+    def close_worker(self):
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+
+    def close(self):
+        self.close_worker()
+        self.compiler.close()
         self.reader.close()
         _keeping.discard(self)
 
@@ -159,22 +172,23 @@ class Grader:
 NOT_READ = Reading([], {}, {})  # grading with the sandbox alone (tests of that layer)
 
 
-def graded_sources(staged):
-    """{module name: (file, text, is a package)} of the modules grading imports."""
+def graded_sources(staged, files):
+    """{module name: (file, text, is a package)} of the graded modules (`files`: their bytes)."""
     sources = {}
-    for path in sorted(Path(staged.folder).rglob("*.py")):
-        relative = path.relative_to(staged.folder).as_posix()
+    for relative, data in sorted(files.items()):
+        if not relative.endswith(".py"):
+            continue
         name = module_name(relative, staged.layout, staged.root)
         if name:
-            sources[name] = (relative, path.read_text("utf-8", "replace"), path.name == "__init__.py")
+            sources[name] = (relative, data.decode("utf-8", "replace"), relative.endswith("__init__.py"))
     return sources
 
 
 class SubmissionRun:
     """One submission being graded: its worker, its reading, and a load failure every later part repeats."""
 
-    def __init__(self, grader, staged, reading, job):
-        self.grader, self.staged, self.reading, self.job = grader, staged, reading, job
+    def __init__(self, grader, staged, files, reading, job):
+        self.grader, self.staged, self.files, self.reading, self.job = grader, staged, files, reading, job
         self.worker = None
         self.load_failure = None
         self.graded = {}  # part id -> PartResult, as the parts are graded
@@ -223,11 +237,12 @@ class SubmissionRun:
                                                              for c in self.run_checks("backward", rehearsed))
 
     def run_checks(self, part_id, rehearsed):
-        deadline = time.monotonic() + self.grader.rubric.part_seconds
         first = rehearsed[0].check
         if self.load_failure is not None:
             return [self.result(first, self.load_failure, 0.0)]
         try:
+            self.ensure_worker()  # starting one is not the part's time: its deadline starts after
+            deadline = time.monotonic() + self.grader.rubric.part_seconds
             channel, loaded = self.open_part(deadline, part_id)
         except WorkerFailure as failure:  # the submission cannot even be imported: no part can run
             self.load_failure = failure
@@ -268,11 +283,14 @@ class SubmissionRun:
             return fast  # the worker died or ran out of time while shrinking, or the failure did not come back
         return result
 
+    def ensure_worker(self):
+        if self.worker is None or not self.worker.alive:
+            self.worker = self.grader.worker_for(self.files)
+
     def open_part(self, deadline, part_id):
         """A fresh child for one part, and what it found on loading the submission (engine.py,
         and nn.py for the network's parts: a part runs only the code it grades)."""
-        if self.worker is None or not self.worker.alive:
-            self.worker = self.grader.worker_for(self.staged)
+        self.ensure_worker()
         level = self.grader.level
         base = INSIDE_SUBMISSION if level.namespaces else str(self.worker.sandbox.submission)
         imports = ("engine", "nn") if part_id in NETWORK_PARTS else ("engine",)
@@ -288,14 +306,3 @@ class SubmissionRun:
         found = verdict(error, loaded, self.grader.rubric.part_seconds)
         return CheckResult(check.part, check.name, found.outcome, found.message, seconds, found.misconceptions,
                            found.evidence)
-
-
-def run_rehearsed(rehearsed, student):
-    """Run one check on the student's replies, a generated one on each recorded example; the
-    first exception, or None."""
-    try:
-        for example in rehearsed.examples if rehearsed.check.generated else [None]:
-            rehearsed.check.run(student, example)
-    except Exception as error:
-        return error
-    return None

@@ -5,7 +5,8 @@ a fresh child: a `Channel` of that part's requests and replies. Every way a work
 becomes an exception whose message is written for the student: an error reply is a
 StudentError (the child lives on); death, silence past the deadline, a reply that is not the
 child's (wrong MAC), garbage or too much output is a WorkerDied (the child is cleared away).
-Replies are parsed as strict JSON (no NaN, no Infinity, bounded size and depth) and checked
+Replies are parsed as strict JSON (no NaN, no Infinity, bounded size, depth and number of
+values, counted before decoding: 1.2 MB of `[{}, {}, ...]` would decode to 85 MB) and checked
 for shape before anyone looks at them. Nothing here imports or evaluates student code.
 """
 import hmac
@@ -23,6 +24,7 @@ from autograder.text import printable
 
 PROTOCOL_VERSION = 2
 MAX_REPLY_BYTES = 4 << 20
+MAX_REPLY_VALUES = 100_000  # JSON values in one reply; the probes' largest honest reply holds about 35,000
 STDERR_KEEP = 4096
 MAX_TEXT = 500
 CONTROL_SECONDS = 5  # the worker's parent never runs student code: it answers at once
@@ -180,6 +182,7 @@ class Channel:
         self._buffer = b""
         self._writer = None
         self.closed = False
+        self.reply_values = 0  # at most how many JSON values the last reply held
 
     # -- sending
 
@@ -242,6 +245,9 @@ class Channel:
         mac, _, text = line.partition(b" ")
         if not hmac.compare_digest(mac, blake2b(text, key=self.key, digest_size=16).hexdigest().encode()):
             self._die("protocol", "wrote something into the grader's reply channel that the worker did not send")
+        self.reply_values = json_values(text)
+        if self.reply_values > MAX_REPLY_VALUES:
+            self._die("protocol", "sent an oversized reply")
         try:
             reply = _decoder.decode(text.decode())
         except (ValueError, RecursionError):
@@ -288,6 +294,12 @@ class Channel:
             self.worker.clear()
         except WorkerDied:
             pass  # the worker is stopped; the next part gets a new one
+
+
+def json_values(text):
+    """At most how many values the JSON `text` holds, counted without decoding it: every value
+    but the first follows a `[`, `{`, `,` or `:` (those inside strings count too)."""
+    return 1 + sum(text.count(mark) for mark in (b"[", b"{", b",", b":"))
 
 
 def encode_requests(requests, first_id):

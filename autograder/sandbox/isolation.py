@@ -22,21 +22,23 @@ Level "bubblewrap" (Linux namespaces, needs the `bwrap` program and root or user
 Level "process" is all that remains without namespaces; `detect("strict")` refuses it.
 """
 import ctypes
-import importlib.util
 import itertools
 import os
-import py_compile
 import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from autograder.sandbox import leftovers
+from autograder.sandbox.compiler import relative_parts
 from autograder.sandbox.kernel import Cgroup, FilterLoader, become_subreaper, kill_all_of, seccomp_filter
+from autograder.worker.main import remove_tree
 
 WORKER_DIR = Path(__file__).resolve().parent.parent / "worker"
 WORKER_FILES = ("main.py", "probes.py", "handed.py", "lesson.py", "guard.py")
@@ -59,6 +61,7 @@ class Limits:
     open_files: int = 64
     processes: int = 32
     tmp_bytes: int = 32 << 20
+    compile_seconds: float = 10.0  # byte-compiling a submission's graded modules (compiler.py), before any part
     cpus: float = 1.0  # the cgroup's CPU quota for the worker and everything it forks
     fixed_addresses: bool = True  # ADDR_NO_RANDOMIZE; tests turn it off to vary the memory layout
     hash_seed: str = "0"  # PYTHONHASHSEED; tests vary it to show that no verdict depends on it
@@ -176,14 +179,15 @@ def issued_uids():
 
 
 class Sandbox:
-    """The scratch folder, command line, limits and clean-up of one worker process."""
+    """The scratch folder, command line, limits and clean-up of one worker process; the worker
+    reads `submission`: {relative path: bytes} (see hold), or a folder, copied whole."""
 
     def __init__(self, level, limits, submission, scratch_root=None):
         self.level, self.limits = level, limits
         if not level.namespaces and not level.drop_uid:
             become_subreaper()
         self.uid = _fresh_uid() if level.drop_uid else None
-        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-worker-", dir=scratch_root))
+        self.scratch = Path(tempfile.mkdtemp(prefix=leftovers.prefix("worker"), dir=scratch_root))
         self.scratch.chmod(0o755)
         if self.uid is not None:  # only this worker's uid may enter: no other worker reads this submission
             os.chown(self.scratch, 0, self.uid)
@@ -194,7 +198,7 @@ class Sandbox:
         self.tmp.mkdir(mode=0o700)
         self.submission.mkdir(mode=0o755)
         if submission is not None:
-            self.hold(submission)
+            self.hold(submission if isinstance(submission, Mapping) else files_in(submission))
         if self.uid is not None:
             os.chown(self.tmp, self.uid, self.uid)
         self._fds = {}  # name -> fd the sandboxed process inherits (bwrap's options, the filter, the control socket)
@@ -202,13 +206,18 @@ class Sandbox:
         program = seccomp_filter()
         self._load_filter = FilterLoader(program) if program and not level.namespaces else None
 
-    def hold(self, submission):
-        """Make `submission` (a folder) the one the worker reads, in place of any before it. The
-        folder's contents change, never the folder itself: a running sandbox has it bound."""
+    def hold(self, files):
+        """Make `files` ({path relative to the submission: bytes}: the graded modules and their
+        bytecode) the submission the worker reads, in place of any before it. The folder's
+        contents change, never the folder itself: a running sandbox has it bound."""
         for entry in self.submission.iterdir():
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-        _copy_tree(Path(submission), self.submission)
-        _compile_sources(self.submission)
+        for name, data in files.items():
+            target = self.submission.joinpath(*relative_parts(name))
+            for folder in reversed([p for p in target.parents if self.submission in p.parents]):
+                folder.mkdir(mode=0o755, exist_ok=True)
+            target.write_bytes(data)
+            target.chmod(0o644)
 
     def _copy_worker(self):
         grader = self.scratch / "grader"
@@ -328,7 +337,7 @@ class Sandbox:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        remove_tree(str(self.scratch))  # whatever modes student code gave the folders in its /tmp
 
 
 def _personality(flags):
@@ -377,28 +386,8 @@ def _site_packages(prefix):
     return [str(p) for p in candidates if p.is_dir()]
 
 
-def _compile_sources(folder):
-    """Byte-compile the submission's Python files beside them, so that each part's worker imports
-    them without compiling again. Compiling runs nothing; a file that does not compile is left
-    for the worker to report."""
-    for path in folder.rglob("*.py"):
-        cache = Path(importlib.util.cache_from_source(str(path)))
-        try:
-            py_compile.compile(str(path), cfile=str(cache), dfile=path.name, doraise=True)
-        except (py_compile.PyCompileError, ValueError, RecursionError, MemoryError, OSError):
-            continue
-        cache.parent.chmod(0o755)
-        cache.chmod(0o644)
-
-
-def _copy_tree(source, target):
-    """Copy regular files and folders only (the staged submission has nothing else) into `target`."""
-    for path in sorted(source.rglob("*")):
-        destination = target / path.relative_to(source)
-        if path.is_symlink():
-            continue
-        if path.is_dir():
-            destination.mkdir(mode=0o755, exist_ok=True)
-        elif path.is_file():
-            shutil.copyfile(path, destination)
-            destination.chmod(0o644)
+def files_in(folder):
+    """{relative path: bytes} of the regular files under `folder` (symbolic links are skipped)."""
+    folder = Path(folder)
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and not path.is_symlink()}

@@ -7,6 +7,7 @@ the user the grader runs as) cannot have them, and the sandbox's description say
 import ctypes
 import errno
 import os
+import re
 import signal
 import tempfile
 import uuid
@@ -27,6 +28,11 @@ DENIED_SYSCALLS = (
 )
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+try:
+    PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up once, so that a forked child need not
+except (OSError, AttributeError):
+    PRCTL = None
 
 
 @cache
@@ -98,6 +104,12 @@ class Cgroup:
             return None
         return cls(folders)
 
+    @classmethod
+    def remove_stale(cls):
+        """Remove the cgroups of grading processes that are gone (killed before removing them),
+        and whatever still runs in them; once per process."""
+        _remove_stale_cgroups(cls.ROOT)
+
     def join(self):
         """Move the calling process into the cgroup (between fork and exec: system calls only)."""
         for procs in self._procs:
@@ -129,6 +141,32 @@ class Cgroup:
                     os.sched_yield()
 
 
+@cache
+def _remove_stale_cgroups(root):
+    for controller in ("cpu", "pids"):
+        for folder in (root / controller).glob("autograder-*"):
+            found = re.fullmatch(r"autograder-(\d+)-[0-9a-f]+", folder.name)
+            if found and not process_alive(int(found[1])):
+                Cgroup([folder]).remove()
+
+
+def process_alive(pid):
+    """Whether a process `pid` runs (it may be another program than the one that had it); a
+    zombie does not, and a killed process may stay one for a while if init reaps lazily."""
+    if Path("/proc/self/stat").exists():
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def kill_all_of(uid):
     """SIGKILL every process running as `uid`, at once: a helper process takes that uid and
     calls kill(-1), which the kernel applies to all of them while no new one can be forked."""
@@ -151,3 +189,13 @@ def become_subreaper():
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def die_with_parent(parent):
+    """Have the kernel SIGKILL this process the moment its parent (pid `parent`) dies, by any
+    signal: nothing a grader started outlives it. If the parent is already gone, exit now.
+    Safe between fork and exec (it makes system calls only)."""
+    if PRCTL is not None:
+        PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)

@@ -15,7 +15,8 @@ part raises the same failure at once.
 import json
 from dataclasses import dataclass
 
-from autograder.sandbox.client import StudentError, WorkerDied, WorkerFailure, decode_number, student_error, text
+from autograder.sandbox.client import (MAX_REPLY_VALUES, StudentError, WorkerDied, WorkerFailure, decode_number,
+                                      student_error, text)
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,19 @@ class PipelinedTransport(LiveTransport):
     """The requests a part's checks make on a correct submission, sent before the checks run.
 
     A check that asks something else (after a failure, to tell mistakes apart) gets the reply
-    of an identical earlier request, or its request is sent after the planned ones."""
+    of an identical earlier request, or its request is sent after the planned ones. Earlier
+    replies are kept for that only while they hold KEPT_VALUES JSON values in all (a part's
+    honest replies hold a few thousand): the others are dropped once checked, and asked again
+    if need be, so that a part's replies never pile up in memory."""
+
+    KEPT_VALUES = MAX_REPLY_VALUES
 
     def __init__(self, channel, loaded, planned, encoded=None):
         super().__init__(channel, loaded)
         self.planned = list(planned)  # in the order they are sent
-        self.replies = []  # reply value or StudentError of each planned request received so far
+        self.received = 0  # how many replies have been read
+        self.kept = {}  # index in planned: reply value or StudentError, of replies read so far
+        self.kept_values = 0
         channel.send_all(planned, encoded)
 
     def call(self, operation, args):
@@ -141,26 +149,33 @@ class PipelinedTransport(LiveTransport):
             raise self.failure.with_traceback(None)
         request = (operation, args)
         try:
-            if len(self.replies) < len(self.planned) and self.planned[len(self.replies)] == request:
-                return self._answer(self._consume())
-            if request not in self.planned[:len(self.replies)]:
+            if not self._next_is(request):
+                earlier = [reply for index, reply in self.kept.items() if self.planned[index] == request]
+                if earlier:
+                    return self._answer(earlier[0])
                 self.channel.send(operation, **args)
                 self.planned.append(request)
-                while self.planned[len(self.replies)] != request:
+                while not self._next_is(request):
                     self._consume()
-                return self._answer(self._consume())
+            return self._answer(self._consume())
         except WorkerDied as died:
             self.failure = died
             raise
-        return self._answer(self.replies[self.planned.index(request)])
+
+    def _next_is(self, request):
+        return self.received < len(self.planned) and self.planned[self.received] == request
 
     def _consume(self):
-        """The next reply in order (a value or a StudentError), kept for a later identical request."""
+        """The next reply in order (a value or a StudentError), kept for a later identical
+        request while the kept replies are within KEPT_VALUES."""
         try:
             reply = self.channel.receive()
         except StudentError as error:
             reply = error
-        self.replies.append(reply)
+        if self.kept_values + self.channel.reply_values <= self.KEPT_VALUES:
+            self.kept[self.received] = reply
+            self.kept_values += self.channel.reply_values
+        self.received += 1
         return reply
 
     @staticmethod

@@ -167,7 +167,10 @@ def clear(mode, children):
 
 
 def remove_files(folder, owner=None):
-    """Delete what `folder` holds (only what `owner` owns, if given); never follows a link."""
+    """Delete what `folder` holds (only what `owner` owns, if given), whatever its modes; never
+    follows a link."""
+    if os.path.isdir(folder) and not os.path.islink(folder) and os.lstat(folder).st_uid == os.getuid():
+        _unlock(folder)  # the sandbox's own /tmp, which student code may have locked
     try:
         entries = os.listdir(folder)
     except OSError:
@@ -179,17 +182,29 @@ def remove_files(folder, owner=None):
             if owner is not None and info.st_uid != owner:
                 continue
             if stat.S_ISDIR(info.st_mode):
-                shutil.rmtree(path, onerror=lambda function, p, error: _unlock(p))
-                shutil.rmtree(path, ignore_errors=True)
+                remove_tree(path)
             else:
                 os.unlink(path)
         except OSError:
             pass
 
 
+def remove_tree(path):
+    """Delete a folder and everything in it. A folder of mode 000 can be neither listed nor
+    emptied, even by its owner, until the owner gives the permissions back: so, first, every
+    folder of the tree is made the owner's again, from the top down."""
+    _unlock(path)
+    for top, folders, _ in os.walk(path):
+        for name in folders:
+            _unlock(os.path.join(top, name))
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _unlock(path):
+    """Give a folder (never a link) rwx for its owner, if we may."""
     try:
-        os.chmod(os.path.dirname(path), 0o700)
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            os.chmod(path, 0o700)
     except OSError:
         pass
 
