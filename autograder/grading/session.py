@@ -306,3 +306,14 @@ class SubmissionRun:
         found = verdict(error, loaded, self.grader.rubric.part_seconds)
         return CheckResult(check.part, check.name, found.outcome, found.message, seconds, found.misconceptions,
                            found.evidence)
+
+
+def run_rehearsed(rehearsed, student):
+    """Run one check on the student's replies, a generated one on each recorded example; the
+    first exception, or None."""
+    try:
+        for example in rehearsed.examples if rehearsed.check.generated else [None]:
+            rehearsed.check.run(student, example)
+    except Exception as error:
+        return error
+    return None
