@@ -2,6 +2,7 @@
 temporary folder standing in for Gradescope's /autograder."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,39 @@ def test_each_part_takes_its_visibility_from_the_rubric(tmp_path):
     payload = results_json(result, rubric=rubric)
     classroom.assert_gradescope_valid(payload)
     assert {t["tags"][0]: t["visibility"] for t in payload["tests"]} == {p.id: p.visibility for p in rubric.parts}
+
+
+def synthetic_result(rubric, failed=()):
+    from autograder.grading.results import FAILED, PASSED, CheckResult, GradeResult, PartResult
+    return GradeResult("s", tuple(PartResult(p.id, p.title, p.points, (CheckResult(
+        p.id, "check", FAILED if p.id in failed else PASSED, "wrong" if p.id in failed else ""),)) for p in rubric.parts),
+        "bubblewrap", 0.5)
+
+
+def seen_at_once(payload):
+    """Every text a student sees before the due date: the top-level output and the visible tests."""
+    tests = [t for t in payload["tests"] if t["visibility"] == "visible"]
+    return "\n".join([payload["output"], *(t["name"] + "\n" + t["output"] for t in tests)])
+
+
+@pytest.mark.parametrize("failed", [(), ("add",), ("add", "backward", "convergence", "mul")])
+def test_no_text_a_student_sees_gives_away_a_part_not_shown_yet(tmp_path, failed):
+    rubric = load_rubric(rubric_with_visibility(tmp_path))
+    payload = results_json(synthetic_result(rubric, failed), rubric=rubric)
+    seen = seen_at_once(payload)
+    for part in rubric.parts:
+        if part.visibility != "visible":
+            assert not re.search(rf"\b{part.id}\b", seen) and part.title not in seen, part.id
+    visible = [p for p in rubric.parts if p.visibility == "visible"]
+    score = sum(p.points for p in visible if p.id not in failed)
+    assert re.findall(r"\d+ / \d+", payload["output"]) == [f"{score:g} / {sum(p.points for p in visible):g}"]
+    assert payload["score"] == sum(p.points for p in rubric.parts if p.id not in failed)  # Gradescope's grade
+
+
+def test_with_every_part_visible_the_output_gives_the_total(tmp_path):
+    rubric = load_rubric()
+    payload = results_json(synthetic_result(rubric, ["add"]), rubric=rubric)
+    assert payload["output"].startswith("Score: 9 / 10\n")
 
 
 @pytest.mark.parametrize("value", ["secret", "Hidden", 1, True, ["hidden"]])
