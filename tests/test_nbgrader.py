@@ -8,6 +8,7 @@ hold may change a score.
 """
 import csv
 import html
+import importlib.util
 import json
 import os
 import re
@@ -425,14 +426,62 @@ def test_feedback_shows_the_graders_feedback_for_every_part(graded_course, autog
 @pytest.mark.slow
 def test_a_course_without_this_config_scores_the_graded_notebook_zero(repo, tmp_path):
     """Fail closed: nbgrader with its default configuration executes the graded notebook, and
-    every graded cell is worth 0 there, even for a right engine."""
+    every graded cell is worth 0 there, even for a right engine: its value is 0 by design (not
+    an error), for a validate run only would it run the self-checks."""
     course = tmp_path / "plain"
     source = course / "source" / ASSIGNMENT
-    source.mkdir(parents=True)
+    shutil.copytree(repo / "assignments" / ASSIGNMENT, source)
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.Autograde.exclude_overwriting = {{{ASSIGNMENT!r}: ['engine.py', 'nn.py']}}\n")
-    nbformat.write(sandboxed.graded_notebook(load_rubric()), source / sandboxed.GRADED_NOTEBOOK)
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     write_answers(submit(course, "correct"), repo)
     nbgrader(course, "autograde", ASSIGNMENT)
     assert set(gradebook_points(course, "correct").values()) == {0.0}
+    notebook = nbformat.read(course / "autograded" / "correct" / ASSIGNMENT / sandboxed.GRADED_NOTEBOOK, as_version=4)
+    for part in load_rubric().parts:
+        outputs = graded(notebook, part.id).outputs
+        assert [o.output_type for o in outputs] == ["stream", "execute_result"], outputs
+        assert outputs[1].data["text/plain"] == "0" and "not by running this notebook" in outputs[0].text
+
+
+def validate(folder):
+    """`nbgrader validate grading.ipynb`, as a student runs it in their own folder (no course config)."""
+    return nbgrader(folder, "validate", sandboxed.GRADED_NOTEBOOK)
+
+
+@pytest.fixture
+def handed_out(repo, tmp_path):
+    """The released folder as a student has it, with the model answers written in."""
+    folder = tmp_path / "student" / ASSIGNMENT
+    shutil.copytree(repo / "assignments" / ASSIGNMENT, folder)
+    write_answers(folder, repo)
+    return folder
+
+
+@pytest.mark.slow
+def test_validate_passes_a_correct_hand_in(handed_out):
+    shown = validate(handed_out)
+    assert "Success! Your notebook passes all the tests." in shown and "FAILED" not in shown
+
+
+@pytest.mark.slow
+def test_validate_fails_only_the_part_whose_self_check_fails_and_says_why(handed_out, repo):
+    write_answers(handed_out, repo, WRONG_MUL)
+    shown = " ".join(validate(handed_out).split())
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in shown
+    assert "graded_part('mul')" in shown and "graded_part('add')" not in shown
+    assert "test_mul: a.grad held 0.5" in shown and "so use `+=`, not `=`" in shown
+
+
+def test_a_graded_cell_run_outside_validate_is_worth_nothing(repo, monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("validate_here", repo / "assignments" / ASSIGNMENT / "validate.py")
+    students_validate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(students_validate)
+    monkeypatch.setattr(students_validate, "self_checks", lambda: pytest.fail("ran the self-checks"))
+    for execution in (None, "autograde", "feedback"):
+        if execution is None:
+            monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+        else:
+            monkeypatch.setenv("NBGRADER_EXECUTION", execution)
+        assert [students_validate.graded_part(part) for part in PART_IDS] == [0] * len(PART_IDS)
+    assert "not by running this notebook" in capsys.readouterr().out

@@ -53,7 +53,8 @@ sandbox, tries many more cases than the self-checks, and writes each part's scor
 (the failing case, expected against got, the likely mistake) under that part's cell. Nothing
 you run or change in this notebook changes a score.
 
-Check yourself as you go: run `pytest` in this folder."""
+Check yourself as you go: run `pytest` in this folder. nbgrader's Validate button (or
+`nbgrader validate grading.ipynb`) runs each part's self-checks under its cell (see `validate.py`)."""
 
 
 class ConfigurationError(ValueError):
@@ -74,11 +75,16 @@ def part_of(grade_id):
 # The graded notebook -------------------------------------------------------------------------
 
 def part_cell_source(part):
+    """The code of the part's graded cell. Run in a kernel it is worth 0, except under nbgrader
+    validate, where it runs the part's self-checks (validate.py in the students' folder)."""
     unit = "point" if part.points == 1 else "points"
     return (f"# {part.id}: {part.title} ({part.points:g} {unit})\n"
-            "# Scored by the course's sandboxed grader from your engine.py and nn.py, never by running\n"
-            "# this notebook: run here, this cell's value is 0; the grader writes the real score below.\n"
-            "0")
+            "# Graded by the course's grader, which runs your engine.py and nn.py in a\n"
+            "# sandbox: what a notebook runs never counts. After grading, this part's\n"
+            "# score and feedback appear below. Under nbgrader validate (the Validate\n"
+            "# button), this cell runs the part's self-checks instead.\n"
+            "from validate import graded_part\n"
+            f"graded_part({part.id!r})")
 
 
 def part_cell_metadata(grade_id, points, locked=True):
