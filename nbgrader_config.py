@@ -28,6 +28,10 @@ c.GenerateAssignment.preprocessors = sandboxed.generate_assignment_preprocessors
 c.Autograde.exclude_overwriting = sandboxed.student_files(c, SANDBOXED)
 c.Autograde.sanitize_preprocessors = sandboxed.sanitize_preprocessors()
 c.Autograde.autograde_preprocessors = sandboxed.autograde_preprocessors()
+# A hand-in without grading.ipynb (only engine.py and nn.py, or notebooks without it) is graded
+# from a fresh copy of it, exactly as `autograder grade-all` grades the same folder.
+c.Autograde.exporter_class = sandboxed.GradedNotebookExporter
+sandboxed.autograde_hand_ins_without_the_graded_notebook()
 c.SandboxedGrading.assignments = SANDBOXED
 c.SandboxedGrading.sandbox = "auto"  # "strict": refuse to grade without bubblewrap
 c.SandboxedGrading.rubric = ""  # a rubric TOML file; empty: autograder/rubric.toml

@@ -34,6 +34,8 @@ from autograder.integrations import nbgrader as sandboxed
 ASSIGNMENT = "micrograd"
 GRADED = Path(sandboxed.GRADED_NOTEBOOK).stem
 WRONG_MUL = ("self.grad += other.data * out.grad", "self.grad = other.data * out.grad")
+ANSWERS = ("engine.py", "nn.py")
+CHECKOUT = Path(__file__).resolve().parent.parent  # the grader under test
 
 
 # A course: this repository's nbgrader_config.py and solutions/, in a temporary folder ----------
@@ -51,8 +53,10 @@ def load_config(course):
 
 
 def nbgrader(course, *args):
-    """Run an nbgrader command in the course, as an instructor does (its venv's bin on PATH)."""
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    """Run an nbgrader command in the course, as an instructor does (its venv's bin on PATH); the
+    course's configuration imports the grader of this checkout, wherever the course lies."""
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+           "PYTHONPATH": os.pathsep.join([str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
@@ -189,7 +193,7 @@ def submit(course, student):
 
 
 def write_answers(folder, repo, mistake=None):
-    for name in ("engine.py", "nn.py"):
+    for name in ANSWERS:
         text = release.without_markers((repo / "solutions" / ASSIGNMENT / name).read_text("utf-8"))
         if mistake and mistake[0] in text:
             text = text.replace(*mistake)
@@ -289,6 +293,8 @@ def graded_course(repo, tmp_path_factory):
         "mangled": lambda f: (write_answers(f, repo), edit_notebook(f / sandboxed.GRADED_NOTEBOOK, mangle)),
         "notebooks_only": lambda f: [p.unlink() for p in f.glob("*.py")],
         "hostile_files": lambda f: hostile_files(f, repo),
+        "py_only": lambda f: (write_answers(f, repo), [p.unlink() for p in f.iterdir() if p.name not in ANSWERS]),
+        "no_graded_notebook": lambda f: (write_answers(f, repo), (f / sandboxed.GRADED_NOTEBOOK).unlink()),
     }
     for student, prepare in students.items():
         prepare(submit(course, student))
@@ -369,8 +375,23 @@ def test_every_score_is_the_sandboxed_graders(graded_course, autograder_grades):
         assert float(exported[student]["max_score"]) == load_rubric().max_score
     scores = {student: results["score"] for student, results in autograder_grades.items()}
     assert scores["correct"] == scores["mangled"] == load_rubric().max_score
+    assert scores["py_only"] == scores["no_graded_notebook"] == load_rubric().max_score
     assert scores["blank"] == scores["notebooks_only"] == scores["hostile_files"] == 0
     assert 0 < scores["wrong_op"] < load_rubric().max_score
+
+
+@pytest.mark.slow
+def test_nbgrader_and_grade_all_give_every_hand_in_the_same_total(graded_course, tmp_path):
+    course = graded_course["course"]
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(course), "--out", str(tmp_path / "out"),
+                           "--jobs", "1"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as gradebook:
+        graded_all = {row["student"]: float(row["total"]) for row in csv.DictReader(gradebook)}
+    with open(course / "grades.csv", newline="") as export:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(export)
+                    if row["assignment"] == ASSIGNMENT}
+    assert exported == graded_all and sorted(exported) == graded_course["students"]
 
 
 @pytest.mark.slow
