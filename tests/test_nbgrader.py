@@ -52,12 +52,15 @@ def load_config(course):
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
-def nbgrader(course, *args):
-    """Run an nbgrader command in the course, as an instructor does (its venv's bin on PATH); the
+def nbgrader(course, *args, home=None):
+    """Run an nbgrader command in the course, as an instructor does (its venv's bin on PATH), or
+    as a student does in their own folder (`home`: HOME, so their own ~/.jupyter and caches); the
     course's configuration imports the grader of this checkout, wherever the course lies."""
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
            "PYTHONPATH": os.pathsep.join([str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+    if home is not None:
+        env = {key: value for key, value in env.items() if not key.startswith("JUPYTER")} | {"HOME": str(home)}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=home or course, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
@@ -265,16 +268,40 @@ def hostile_files(folder, repo):
     (folder / "notes.txt").write_text("extra file\n")
 
 
-def readme_commands(repo):
-    """The nbgrader commands of the README's instructor section, in order, as argument lists."""
-    section = (repo / "README.md").read_text("utf-8").split("## Instructors: nbgrader", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
-    return [line.split("#")[0].split()[1:] for line in block.splitlines() if line.startswith("nbgrader ")]
+def readme_section(repo):
+    return (repo / "README.md").read_text("utf-8").split("## Instructors: nbgrader", 1)[1].split("\n## ", 1)[0]
+
+
+def readme_blocks(repo):
+    """The nbgrader commands of the README's nbgrader section as argument lists, block by block:
+    the instructor's release, a student's steps, the instructor's grading."""
+    blocks = re.findall(r"```sh\n(.*?)```", readme_section(repo), re.S)
+    return [[line.split("#")[0].split()[1:] for line in block.splitlines() if line.startswith("nbgrader ")]
+            for block in blocks]
+
+
+def readme_configs(repo):
+    """(the course's settings, a student's nbgrader_config.py), as the README shows them."""
+    course, student = re.findall(r"```python\n(.*?)```", readme_section(repo), re.S)
+    return course, student
+
+
+EXCHANGE = "/srv/nbgrader/exchange"  # the README's exchange
 
 
 def test_the_readme_gives_the_commands_in_a_courses_order(repo):
-    assert [command[0] for command in readme_commands(repo)] == [
-        "generate_assignment", "autograde", "generate_feedback", "export"]
+    assert [[command[0] for command in block] for block in readme_blocks(repo)] == [
+        ["generate_assignment", "release_assignment"], ["fetch_assignment", "validate", "submit"],
+        ["collect", "autograde", "generate_feedback", "release_feedback", "export"]]
+
+
+def test_the_readme_shows_the_courses_own_settings_and_the_students(repo):
+    course, student = readme_configs(repo)
+    config = (repo / "nbgrader_config.py").read_text()
+    assert all(line in config.splitlines() for line in course.splitlines())
+    assert student.splitlines() == ["c = get_config()", *course.splitlines()]
+    assert f'c.Exchange.root = "{EXCHANGE}"' in course and "course_id" in course
+    assert f"mkdir -p {EXCHANGE} && sudo chmod 777 {EXCHANGE}" in readme_section(repo)
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +309,8 @@ def graded_course(repo, tmp_path_factory):
     """A course after the README's commands: generate_assignment, then seven students' autograde,
     generate_feedback, export."""
     course = make_course(repo, tmp_path_factory.mktemp("nbgrader") / "course")
-    generate, *after_hand_in = readme_commands(repo)
+    (generate, _), _, grading = readme_blocks(repo)
+    after_hand_in = [command for command in grading if command[0] in ("autograde", "generate_feedback", "export")]
     generated = nbgrader(course, *generate)
     marker = course.parent / "the-notebook-ran"
     students = {
@@ -323,6 +351,43 @@ def gradebook_points(course, student):
         submission = gradebook.find_submission(ASSIGNMENT, student)
         grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
         return {sandboxed.part_of(grade.name): grade.score for grade in grades if sandboxed.part_of(grade.name)}
+
+
+@pytest.mark.slow
+def test_the_readme_course_runs_through_the_exchange(repo, tmp_path):
+    """The README's nbgrader section as written, its exchange a temporary folder: release, fetch,
+    validate, submit, collect, autograde, feedback there and back, export."""
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)
+    course = make_course(repo, tmp_path / "course")
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text().replace(EXCHANGE, str(exchange)))
+    release, student_steps, grading = readme_blocks(repo)
+    for command in release:
+        nbgrader(course, *command)
+    students = {"ada": None, "bob": WRONG_MUL}
+    validated = {}
+    for student, mistake in students.items():
+        home = tmp_path / student
+        (home / ".jupyter").mkdir(parents=True)
+        (home / ".jupyter" / "nbgrader_config.py").write_text(readme_configs(repo)[1].replace(EXCHANGE, str(exchange)))
+        for command in student_steps:
+            shown = nbgrader(course, *command, "--student", student, home=home)
+            if command[0] == "fetch_assignment":
+                write_answers(home / ASSIGNMENT, repo, mistake)
+            validated[student] = shown if command[0] == "validate" else validated.get(student)
+    assert "Success! Your notebook passes all the tests." in validated["ada"]
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in validated["bob"]
+    for command in grading:
+        nbgrader(course, *command)
+    with open(course / "grades.csv", newline="") as export:
+        scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(export)}
+    assert scores == {"ada": 10.0, "bob": 8.0}  # bob loses mul, and convergence with it
+    for student in students:
+        nbgrader(course, "fetch_feedback", ASSIGNMENT, "--student", student, home=tmp_path / student)
+    [page] = (tmp_path / "bob" / ASSIGNMENT / "feedback").glob(f"*/{GRADED}.html")
+    assert "likely: you assign the gradient" in html.unescape(page.read_text("utf-8"))
 
 
 @pytest.mark.slow
