@@ -40,6 +40,8 @@ c.Autograde.autograde_preprocessors = sandboxed.autograde_preprocessors()
 # from a fresh copy of it, exactly as `autograder grade-all` grades the same folder.
 c.Autograde.exporter_class = sandboxed.GradedNotebookExporter
 sandboxed.autograde_hand_ins_without_the_graded_notebook()
+# generate_feedback: each part named in the page's summary, its feedback wrapped to the page.
+c.GenerateFeedback.exporter_class = sandboxed.FeedbackPage
 c.SandboxedGrading.assignments = SANDBOXED
 c.SandboxedGrading.sandbox = "auto"  # "strict": refuse to grade without bubblewrap
 c.SandboxedGrading.rubric = ""  # a rubric TOML file; empty: autograder/rubric.toml

@@ -26,6 +26,7 @@ from nbgrader.preprocessors import Execute, SaveAutoGrades
 from nbgrader.utils import compute_checksum, determine_grade, find_all_files, ignore_patterns
 from traitlets.config.loader import PyFileConfigLoader
 
+import browser
 from autograder import release
 from autograder.grading.results import FAILED, PASSED, CheckResult, PartResult
 from autograder.grading.rubric import PART_IDS, load_rubric
@@ -507,6 +508,27 @@ def test_feedback_shows_the_graders_feedback_for_every_part(graded_course, autog
     assert "expected a.grad" in wrong and "likely: you assign the gradient" in wrong
     nothing = html.unescape((course / "feedback" / "notebooks_only" / ASSIGNMENT / f"{GRADED}.html").read_text("utf-8"))
     assert "no engine.py in the submission" in nothing
+
+
+FEEDBACK_LAYOUT = """
+const outputs = [...document.querySelectorAll("div.output_subarea pre")];  // a <pre> scrolls what it cannot fit
+return {summary: [...document.querySelectorAll("#toc a")].map(a => a.textContent), outputs: outputs.length,
+        overflowing: outputs.filter(o => o.scrollWidth > o.clientWidth + 1).map(o => o.innerText.slice(0, 80)),
+        sources: [...document.querySelectorAll("div.nbgrader_cell .input_area")].map(s => s.innerText)};
+"""
+
+
+@pytest.mark.slow
+def test_the_feedback_page_names_each_part_and_wraps_its_feedback_in_chromium(graded_course, tmp_path):
+    """In a browser window of a laptop's width: the summary lists the parts by name, no feedback
+    line runs off under a scrollbar, and no graded cell's code shows a bare 0 above its points."""
+    page = tmp_path / f"{GRADED}.html"
+    shutil.copy(graded_course["course"] / "feedback" / "wrong_op" / ASSIGNMENT / page.name, page)
+    seen = browser.measured(tmp_path, page, FEEDBACK_LAYOUT, window="1000,900")
+    assert seen["summary"] == [f"{part.id}: {part.title}" for part in load_rubric().parts]
+    assert seen["outputs"] >= len(PART_IDS) and seen["overflowing"] == []
+    assert len(seen["sources"]) == len(PART_IDS)
+    assert all("graded_part(" in source and not re.search(r"^0\s*$", source, re.M) for source in seen["sources"])
 
 
 @pytest.mark.slow

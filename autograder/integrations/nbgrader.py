@@ -28,16 +28,20 @@ autograde, grading
     whose outputs are the part's feedback (stdout) and points (the cell's value: nbgrader's
     partial credit), re-creating a cell the student deleted. nbgrader's SaveAutoGrades records
     those points, `generate_feedback` shows the feedback and `export` exports the totals.
+generate_feedback
+    `FeedbackPage` is nbgrader's feedback page with each part named in its summary and the
+    feedback lines wrapped to the page's width.
 """
 import copy
 import fnmatch
 import glob
+import html
 import os
 import re
 from pathlib import Path
 
 import nbformat
-from nbconvert.exporters import NotebookExporter
+from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde, GenerateAssignment, NbGraderException
 from nbgrader.coursedir import CourseDirectory
@@ -502,6 +506,31 @@ class GradedNotebookExporter(NotebookExporter):
         self.log.warning("%s was not handed in: its parts are graded from the hand-in's files as they are", filename)
         fresh = graded_notebook(SandboxedGrading(parent=self).loaded_rubric())
         return self.from_notebook_node(fresh, resources=resources, **kw)
+
+
+# The feedback page ----------------------------------------------------------------------------
+
+FEEDBACK_STYLE = """<style>
+/* feedback lines wrap at the page's width instead of running off under a scrollbar */
+div.output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+</style>
+"""
+
+
+class FeedbackPage(HTMLExporter):
+    """generate_feedback's exporter (`GenerateFeedback.exporter_class`): nbgrader's feedback page,
+    whose summary names each part (nbgrader's template calls every graded cell "Test cell") and
+    whose feedback lines wrap at the page's width."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        page, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        settings = SandboxedGrading(parent=self)
+        if not settings.is_ours(resources):
+            return page, resources
+        for part in settings.loaded_rubric().parts:
+            page = page.replace(f'<a href="#{cell_id(part.id)}">Test cell</a>',
+                                f'<a href="#{cell_id(part.id)}">{html.escape(f"{part.id}: {part.title}")}</a>')
+        return page.replace("</head>", FEEDBACK_STYLE + "</head>", 1), resources
 
 
 # The preprocessor lists for nbgrader_config.py ------------------------------------------------
