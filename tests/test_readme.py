@@ -7,6 +7,8 @@ import venv
 
 import pytest
 
+import checkout
+
 
 @pytest.fixture(scope="module")
 def setup_commands(repo):
@@ -51,13 +53,7 @@ def test_example_submission_grades_as_documented(repo):
 @pytest.mark.slow
 def test_first_command_works_from_a_fresh_copy(repo, tmp_path, setup_commands):
     """`pip install . && autograder grade examples/submission` in a new virtual environment."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=repo,
-                           capture_output=True, text=True, check=True).stdout.split()
-    clone = tmp_path / "clone"
-    for name in files:
-        if (repo / name).is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(repo / name, clone / name)
+    clone = checkout.fresh_copy(repo, tmp_path / "clone")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"
