@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SECONDS = 120  # for all the self-checks together
 WIDTH = 80  # validate cuts longer lines short
-ENGINE_IMPORTS, NN_IMPORTS = "test_standard_library_only[engine.py]", "test_standard_library_only[nn.py]"
+ENGINE_IMPORTS, NN_IMPORTS = "test_engine_imports_the_standard_library_only", "test_nn_imports_the_standard_library_only"
 # The self-checks of each graded part, besides ENGINE_IMPORTS, which every part needs. Training
 # (convergence) has none of its own: only the grader trains your network.
 SELF_CHECKS = {
