@@ -107,6 +107,14 @@ def test_no_text_a_student_sees_gives_away_a_part_not_shown_yet(tmp_path, failed
     assert payload["score"] == sum(p.points for p in rubric.parts if p.id not in failed)  # Gradescope's grade
 
 
+def test_grade_json_takes_each_parts_visibility_from_the_rubric(tmp_path, repo):
+    rubric = rubric_with_visibility(tmp_path)
+    payload = autograder_grade(repo / "assignments" / "micrograd", rubric)
+    assert {t["tags"][0]: t["visibility"] for t in payload["tests"]} == \
+        {p.id: p.visibility for p in load_rubric(rubric).parts}
+    assert "Score on the parts shown now: 0 / 6" in payload["output"]
+
+
 def test_with_every_part_visible_the_output_gives_the_total(tmp_path):
     rubric = load_rubric()
     payload = results_json(synthetic_result(rubric, ["add"]), rubric=rubric)
