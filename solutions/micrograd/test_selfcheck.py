@@ -173,8 +173,8 @@ def test_parameters():
         fail(f"parameters() should return a list, got {type(params).__name__}")
     if not all(isinstance(p, Value) for p in params):
         fail("parameters() should return a flat list of Values, one per weight and bias")
-    biases = [neuron.b for layer in model.layers for neuron in layer.neurons]
-    if len(params) == 41 - len(biases) and not any(p is b for p in params for b in biases):
+    weights = {id(w) for layer in model.layers for neuron in layer.neurons for w in neuron.w}
+    if len(params) == len(weights) and {id(p) for p in params} == weights:
         fail("parameters() returned the weights without the biases: each neuron's b is a parameter too")
     if len(params) != 41 or len({id(p) for p in params}) != 41:
         fail(f"MLP(3, [4, 4, 1]) has 41 parameters (4*3+4 + 4*4+4 + 1*4+1 weights and biases), each once; "
