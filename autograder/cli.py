@@ -18,12 +18,17 @@ def build_parser():
         help="regenerate the student folders (assignments/) from the solutions",
         description="Turn every solution region of solutions/<exercise>/ into a stub that raises "
                     "NotImplementedError, and write the result to assignments/<exercise>/. "
-                    "Files that are not in the solutions are removed from the released folder.",
+                    "Files that are not in the solutions are removed from the released folder. The graded "
+                    "notebook (grading.ipynb, one graded cell per rubric part) is written into "
+                    "solutions/<exercise>/ from the rubric first.",
     )
     release.add_argument("--source", default="solutions", help="folder of solution exercises (default: %(default)s)")
     release.add_argument("--dest", default="assignments", help="folder to release into (default: %(default)s)")
     release.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 if the released folder is out of date")
+    release.add_argument("--rubric", metavar="FILE",
+                         help="rubric TOML file whose parts the graded notebook (grading.ipynb) shows "
+                              "(default: the bundled rubric.toml)")
 
     grade = verbs.add_parser(
         "grade",
@@ -97,7 +102,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.verb == "release":
         from autograder import release
-        return release.main(source=args.source, dest=args.dest, check=args.check)
+        return release.main(source=args.source, dest=args.dest, check=args.check, rubric=args.rubric)
     if args.verb == "grade":
         from autograder import grade
         return grade.main(paths=args.paths, as_json=args.as_json, rubric=args.rubric, sandbox=args.sandbox,

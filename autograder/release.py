@@ -14,6 +14,11 @@ release them the same way: the regions of each code cell become the same stub li
 solution cell (nbgrader metadata `"solution": true`) without a region is replaced whole,
 outputs and execution counts are cleared, and metadata is kept. A region in a cell that is
 not a solution cell, or a marker mentioned in a markdown cell, is an error.
+
+Some files of an exercise folder are made, not written: the graded notebook `grading.ipynb`
+(one graded cell per rubric part, for nbgrader) comes from the rubric and the exercise's parts.
+A release writes them into the solutions folder (nbgrader's source) before releasing it, and
+`--check` reports them too when they are out of date.
 """
 import json
 import re
@@ -28,6 +33,7 @@ STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
 ANSWER_STUB = "YOUR ANSWER HERE"  # nbgrader's stub for a markdown solution cell
 # Never part of a release: caches and local state.
 IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
+GRADED_NOTEBOOK = "grading.ipynb"  # made from the rubric (see derived_files)
 
 
 class ReleaseError(ValueError):
@@ -195,18 +201,33 @@ def released_files(source):
     return files
 
 
+def derived_files(rubric):
+    """{relative path: bytes} of the files made from the rubric and the exercise's parts: the
+    graded notebook. Building it needs nbgrader's adapter (the nbgrader extra)."""
+    import nbformat
+    from autograder.integrations.nbgrader import graded_notebook
+    return {GRADED_NOTEBOOK: (nbformat.writes(graded_notebook(rubric)) + "\n").encode("utf-8")}
+
+
+def stale_files(source, derived):
+    """The derived files that the folder `source` lacks or holds in another version."""
+    return [rel for rel, data in derived.items() if not (source / rel).is_file() or (source / rel).read_bytes() != data]
+
+
 @dataclass
 class Drift:
     """How a released folder differs from what the solutions produce."""
     missing: list = field(default_factory=list)
     changed: list = field(default_factory=list)
     extra: list = field(default_factory=list)
+    stale: list = field(default_factory=list)  # derived files of the solutions folder itself
 
     def __bool__(self):
-        return bool(self.missing or self.changed or self.extra)
+        return bool(self.missing or self.changed or self.extra or self.stale)
 
     def lines(self):
-        return ([f"missing: {p}" for p in self.missing] + [f"changed: {p}" for p in self.changed]
+        return ([f"made from the rubric, out of date in the solutions: {p}" for p in self.stale]
+                + [f"missing: {p}" for p in self.missing] + [f"changed: {p}" for p in self.changed]
                 + [f"not in the solutions: {p}" for p in self.extra])
 
 
@@ -229,15 +250,22 @@ def compare(expected, dest):
     return drift
 
 
-def release(source, dest, *, check=False):
-    """Regenerate `dest` from `source` (or, with check, only report the Drift). Returns the Drift found."""
-    source, dest = Path(source), Path(dest)
+def release(source, dest, *, check=False, derived=None):
+    """Regenerate `dest` from `source`, after writing the `derived` files ({relative path: bytes})
+    into `source` (or, with check, only report the Drift). Returns the Drift found."""
+    source, dest, derived = Path(source), Path(dest), derived or {}
     if not source.is_dir():
         raise FileNotFoundError(f"solutions folder not found: {source}")
     expected = released_files(source)
+    stale = stale_files(source, derived)
+    expected.update({rel: STUB_MAKERS[Path(rel).suffix](derived[rel].decode("utf-8"), rel).encode("utf-8")
+                     for rel in stale})
     drift = compare(expected, dest)
+    drift.stale = stale
     if check or not drift:
         return drift
+    for rel in stale:
+        (source / rel).write_bytes(derived[rel])
     for rel in drift.extra:
         (dest / rel).unlink()
     for rel in drift.missing + drift.changed:
@@ -247,9 +275,12 @@ def release(source, dest, *, check=False):
     return drift
 
 
-def main(*, source="solutions", dest="assignments", check=False, console=None):
-    """Release every exercise folder under `source` into `dest`; returns the exit code."""
+def main(*, source="solutions", dest="assignments", check=False, rubric=None, console=None):
+    """Release every exercise folder under `source` into `dest`, with the graded notebook made
+    from `rubric` (a path; None: the bundled rubric); returns the exit code."""
     from rich.console import Console
+
+    from autograder.grading.rubric import RubricError, load_rubric
     console = console or Console(stderr=True)
     source, dest = Path(source), Path(dest)
     if not source.is_dir():
@@ -259,10 +290,21 @@ def main(*, source="solutions", dest="assignments", check=False, console=None):
     if not exercises:
         console.print(f"[red]error:[/] no exercise folders in {source}")
         return 2
+    try:
+        derived = derived_files(load_rubric(rubric))
+    except RubricError as error:
+        console.print(f"[red]error:[/] {error}")
+        return 2
+    except ImportError as error:
+        if not (error.name or "").partition(".")[0] in ("nbgrader", "traitlets"):
+            raise
+        console.print(f"[yellow]note:[/] {GRADED_NOTEBOOK} left as it is: writing it from the rubric needs the "
+                      "nbgrader extra (pip install 'micrograd-autograder[nbgrader]')")
+        derived = {}
     drifted = False
     for exercise in exercises:
         try:
-            drift = release(exercise, dest / exercise.name, check=check)
+            drift = release(exercise, dest / exercise.name, check=check, derived=derived)
         except ReleaseError as error:
             console.print(f"[red]error:[/] {error}")
             return 2
@@ -275,6 +317,6 @@ def main(*, source="solutions", dest="assignments", check=False, console=None):
         else:
             console.print(f"{dest / exercise.name}: up to date")
     if check and drifted:
-        console.print("run `autograder release` to regenerate")
+        console.print("run `autograder release" + (f" --rubric {rubric}" if rubric else "") + "` to regenerate")
         return 1
     return 0

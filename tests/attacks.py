@@ -11,6 +11,7 @@ filled in by the test for each run.
 import textwrap
 from dataclasses import dataclass, field
 
+from autograder import exercise
 from mutants import TOPO
 
 ALL = "all"
@@ -481,8 +482,8 @@ ISSUE_7 = [
     Attack("backward() by central differences", "solution", frozenset({"backward", "convergence"}),
            edit=replacing((TOPO, body(NUMERIC_BACKWARD, indent=8))), feedback="finite-difference estimate"),
     # 3. checks that would pass without judging
-    Attack("float-subclass data hides a wrong relu", "solution",
-           frozenset({"add", "mul", "pow", "tanh", "exp", "relu", "convergence"}),
+    Attack("float-subclass data hides a wrong relu", "solution",  # no op's out.data is a float: every op is lost
+           frozenset({*(op.part for op in exercise.OPS), "convergence"}),
            prelude="class Quiet(float):\n    pass",
            sabotage="self.grad += 7.0 * out.grad",
            edit=replacing(("        self.data = data\n", "        self.data = Quiet(data)\n"))),

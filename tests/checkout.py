@@ -1,11 +1,10 @@
-"""A copy of this checkout as a user gets it: the files git knows (committed or not ignored), no
-build litter, no editable install pointing at it."""
+"""A copy of this repository as a fresh clone would hold it, for tests that run its commands."""
 import shutil
 import subprocess
 
 
-def fresh_copy(repo, into):
-    """Copy the checkout at `repo` into the new folder `into`; return `into`."""
+def clone(repo, into):
+    """Copy the repository's files (tracked, and untracked but not ignored) into `into`."""
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=repo,
                            capture_output=True, text=True, check=True).stdout.split()
     for name in files:

@@ -6,10 +6,25 @@ import shutil
 import textwrap
 import zipfile
 
+from pathlib import Path
+
+from autograder.grading.rubric import load_rubric
 from autograder.release import without_markers
+from predating import unwritten_ops
 
 RELU_LINE = "self.grad += (1.0 if self.data > 0 else 0.0) * out.grad\n"
-CORRECT, WRONG, EXAMPLE, STUBS = 10.0, 9.0, 7.0, 0.0  # WRONG loses relu's 1 point, nothing else
+EXAMPLE_ENGINE = Path(__file__).resolve().parent.parent / "examples" / "submission" / "engine.py"
+# examples/README.md: `=` for `+=` in mul, and no biases in parameters() (so no training either)
+EXAMPLE_LOSES = ("mul", "parameters", "convergence", *unwritten_ops(EXAMPLE_ENGINE))
+
+
+def total(without=()):
+    """The bundled rubric's total, less the points of the parts `without` that it grades."""
+    rubric = load_rubric()
+    return rubric.max_score - sum(part.points for part in rubric.parts if part.id in without)
+
+
+CORRECT, WRONG, EXAMPLE, STUBS = total(), total(["relu"]), total(EXAMPLE_LOSES), 0.0  # WRONG loses relu, nothing else
 
 
 def correct(repo, path, prelude=""):

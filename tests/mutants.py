@@ -28,11 +28,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import exercise
+from autograder.grading.rubric import PART_IDS as PARTS
 from autograder.release import STUB_LINES, find_regions, make_stub
 
 SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "micrograd"
 FILES = ("engine.py", "nn.py")
-PARTS = ("add", "mul", "pow", "tanh", "exp", "relu", "backward", "parameters", "convergence")
 
 
 def solution_text(file):
@@ -85,17 +86,20 @@ class Variant:
 
 @dataclass(frozen=True)
 class Mutant(Variant):
-    """A wrong submission: the solution with one small edit."""
+    """A wrong submission: the solution with one small edit (and the edits `also` holds, for a
+    mistake that takes more than one place)."""
     name: str
     file: str
     old: str
     new: str
     lost_parts: frozenset
     feedback_contains: object = None
+    also: tuple = ()
 
     def files(self):
         texts = {file: solution_text(file) for file in FILES}
-        texts[self.file] = apply(texts[self.file], self.old, self.new, f"mutant {self.name} ({self.file})")
+        for edit in (Edit(self.file, self.old, self.new), *self.also):
+            texts[edit.file] = apply(texts[edit.file], edit.old, edit.new, f"mutant {self.name} ({edit.file})")
         return texts
 
 
@@ -139,6 +143,15 @@ def lost(*parts):
     unknown = set(parts) - set(PARTS)
     assert not unknown, f"not rubric parts: {unknown}"
     return frozenset(parts)
+
+
+def ops_using(module):
+    """The op parts whose method in the solution's Value names `module` (`math.tanh(...)`)."""
+    value = next(node for node in ast.parse(solution_text("engine.py")).body
+                 if isinstance(node, ast.ClassDef) and node.name == "Value")
+    methods = {node.name: node for node in value.body if isinstance(node, ast.FunctionDef)}
+    return [op.part for op in exercise.OPS
+            if any(isinstance(n, ast.Name) and n.id == module for n in ast.walk(methods[op.method]))]
 
 
 def lines(*text, indent):
@@ -188,6 +201,10 @@ def parameters_mutant(name, new_lines, parts, feedback=None):
     return Mutant(name, "nn.py", PARAMETERS, lines(*new_lines, indent=8), lost(*parts), feedback)
 
 
+DOCSTRING = '    """A scalar that remembers how it was computed, so gradients can flow back."""\n'
+TAPE = (Edit("engine.py", DOCSTRING, DOCSTRING + "    tape = []  # every Value, in the order it was made\n"),
+        Edit("engine.py", "        self.label = label\n",
+             "        self.label = label\n        Value.tape.append(self)\n"))
 OVERWRITES = "`+=`"
 NO_UPSTREAM = "multiply by `out.grad`"
 NEVER_HOOKED = "indented"
@@ -341,6 +358,29 @@ MUTANTS = (
         "self.grad = 1.0",
         "visit(self)"], "more than once"),
     backward_mutant("backward-only-the-root", ["self.grad = 1.0", "self._backward()"], "never ran"),
+    # a tape of every Value ever made, replayed in reverse: right on one output's graph alone; in
+    # training, the tape still holds the graphs of the steps before, whose grads flow again
+    Mutant("backward-replays-a-tape", "engine.py", TOPO, lines(
+        "self.grad = 1.0",
+        "for node in reversed(Value.tape):",
+        "    node._backward()", indent=8), lost("backward", "convergence"), "not every Value ever made",
+        also=TAPE),
+    # ... and emptied after each backward(): training (one output, grads zeroed) cannot tell
+    Mutant("backward-replays-a-tape-then-empties-it", "engine.py", TOPO, lines(
+        "self.grad = 1.0",
+        "for node in reversed(Value.tape):",
+        "    node._backward()",
+        "Value.tape.clear()", indent=8), lost("backward"), "not every Value ever made", also=TAPE),
+    # nodes equal when their data is: `visited` and `_prev` take distinct nodes with equal data for one
+    # (in training too: sum() starts from 0, and `0 + e` holds the same data as the squared error e)
+    Mutant("value-equal-by-data", "engine.py", "    def __repr__(self):\n", lines(
+        "def __eq__(self, other):",
+        "    return isinstance(other, Value) and self.data == other.data",
+        "",
+        "def __hash__(self):",
+        "    return hash(self.data)",
+        "",
+        "def __repr__(self):", indent=4), lost("backward", "convergence"), "by their data"),
     backward_mutant("backward-not-implemented", ["raise NotImplementedError()"], "not implemented"),
     # ---------------------------------------------------------------- MLP.parameters()
     parameters_mutant("parameters-only-weights",
@@ -372,7 +412,7 @@ MUTANTS = (
                       ["return tuple(p for layer in self.layers for p in layer.parameters())"], ["parameters"],
                       "return a list"),
     # ---------------------------------------------------------------- the given code, changed
-    Mutant("no-import-math", "engine.py", "import math\n", "", lost("tanh", "exp", "convergence"), "math"),
+    Mutant("no-import-math", "engine.py", "import math\n", "", lost(*ops_using("math"), "convergence"), "math"),
     Mutant("no-radd", "engine.py", "    def __radd__(self, other):  # other + self\n        return self + other\n", "",
            lost("convergence"), "unsupported operand"),
     Mutant("sub-adds", "engine.py", "        return self + (-other)\n", "        return self + other\n",

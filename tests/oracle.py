@@ -11,9 +11,10 @@ Two oracles evaluate it at the exact binary value of float inputs:
   quotient rule for division, ...), not taken from the reference engine, and forward
   mode sums over paths in a different order than the reference's reverse mode.
   It is fast (well under a millisecond per expression), so it carries the bulk.
-* `sympy_oracle` - the same expression built symbolically and differentiated by
-  `sympy.diff`, then evaluated to 50 digits: it shares no rule with either of the
-  others, and is used on a subset (it costs milliseconds) to cross-check both.
+* `sympy_oracle` - the same expression built symbolically, each op of the exercise from its
+  forward formula in autograder/exercise.py, and differentiated by `sympy.diff`, then
+  evaluated to 50 digits: it shares no rule with either of the others, and is used on a
+  subset (it costs milliseconds) to cross-check both.
 
 `mpmath_oracle` also bounds, to first order, the rounding error that float64 evaluation
 of the expression can commit (see `Local` and `Oracle.well_conditioned`), so a test can
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 
 import sympy
 from mpmath import mp, mpf
+
+from formulas import FORWARD
 
 DIGITS = 50
 UNIT_ROUNDOFF = mpf(2) ** -53  # float64: each correctly rounded + or * is off by at most this, relative
@@ -229,20 +232,16 @@ def _exact(number):
     return sympy.Rational(number)  # the float's exact binary value, not a decimal guess
 
 
-def _relu(a):
-    return sympy.Piecewise((a, a > 0), (0, True))
-
-
-SYMPY_OPS = {
-    "add": lambda a, b, c: a + b,
+SYMPY_OPS = {  # the exercise's ops from their forward formulas (exercise.py), the derived ones by hand
+    "add": lambda a, b, c: FORWARD["add"](a, b),
     "sub": lambda a, b, c: a - b,
-    "mul": lambda a, b, c: a * b,
+    "mul": lambda a, b, c: FORWARD["mul"](a, b),
     "truediv": lambda a, b, c: a / b,
     "neg": lambda a, c: -a,
-    "tanh": lambda a, c: sympy.tanh(a),
-    "exp": lambda a, c: sympy.exp(a),
-    "relu": lambda a, c: _relu(a),
-    "pow": lambda a, c: a ** c,
+    "tanh": lambda a, c: FORWARD["tanh"](a),
+    "exp": lambda a, c: FORWARD["exp"](a),
+    "relu": lambda a, c: FORWARD["relu"](a),
+    "pow": lambda a, c: FORWARD["pow"](a, c),
     "radd": lambda a, c: c + a,
     "rsub": lambda a, c: c - a,
     "rmul": lambda a, c: c * a,

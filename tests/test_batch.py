@@ -6,8 +6,11 @@ import pytest
 
 from autograder import grade as grade_command
 from autograder.grading import session
+from autograder.grading.rubric import load_rubric
 from autograder.release import without_markers
 from test_attacks import worker_processes
+
+FULL = load_rubric().max_score  # a correct submission's score
 
 TAMPERER = '''
 import glob, os, time
@@ -67,7 +70,7 @@ def test_a_tampering_daemon_cannot_touch_the_next_submission(solution_copy, caps
     victims = [solution_copy(f"victim{i}") for i in range(2)]
     code, results = run_batch([attacker, *victims], capsys)
     assert code == 0
-    assert [r["score"] for r in results] == [10.0, 10.0, 10.0]  # the attacker's own code is correct too
+    assert [r["score"] for r in results] == [FULL] * 3  # the attacker's own code is correct too
     for victim in victims:
         assert "raise SystemExit" not in (victim / "engine.py").read_text()
 
@@ -81,7 +84,7 @@ def test_a_daemon_that_keeps_forking_is_gone_before_the_next_submission(solution
     attacker = solution_copy("attacker", SNOOPER.replace("DROP", str(drop)))
     victims = [solution_copy(f"victim{i}", f"# VICTIM {i}\n") for i in range(2)]
     code, results = run_batch([attacker, *victims], capsys, sandbox)
-    assert code == 0 and [r["score"] for r in results[1:]] == [10.0, 10.0]  # the attacker may run out of processes
+    assert code == 0 and [r["score"] for r in results[1:]] == [FULL] * 2  # the attacker may run out of processes
     copied = [path.read_text() for path in drop.iterdir()]
     assert not any("VICTIM" in text for text in copied), "a daemon of one submission read the next one's code"
     assert worker_processes() == []
@@ -112,7 +115,7 @@ if any(os.path.exists(os.path.join(folder, "note-for-the-next-submission"))
 def test_a_submission_leaves_nothing_for_the_next_one_in_the_same_worker(solution_copy, capsys, sandbox):
     writer, reader = solution_copy("writer", NOTE_WRITER), solution_copy("reader", NOTE_READER)
     code, results = run_batch([writer, reader], capsys, sandbox)
-    assert code == 0 and [r["score"] for r in results] == [10.0, 10.0]
+    assert code == 0 and [r["score"] for r in results] == [FULL] * 2
     assert worker_processes() == []
 
 
@@ -124,7 +127,7 @@ def test_one_broken_submission_does_not_stop_the_batch(solution_copy, tmp_path, 
     good = solution_copy("good")
     code, results = run_batch([unsafe, hanging, good], capsys)
     assert code == 0
-    assert [r["score"] for r in results] == [0.0, 0.0, 10.0]
+    assert [r["score"] for r in results] == [0.0, 0.0, FULL]
     assert "cannot be unpacked" in results[0]["output"] or "not a valid zip" in results[0]["output"]
 
 
@@ -142,4 +145,4 @@ def test_a_grader_failure_is_one_submissions_result(solution_copy, monkeypatch, 
     code, results = run_batch([first, second], capsys)
     assert code == 3  # the grader itself failed somewhere
     assert results[0]["score"] == 0 and "internal grader error (RuntimeError: disk on fire)" in results[0]["output"]
-    assert results[1]["score"] == 10
+    assert results[1]["score"] == FULL

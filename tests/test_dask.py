@@ -96,7 +96,8 @@ def test_the_cluster_gives_the_gradebook_of_a_local_run(repo, tmp_path, local_cl
     assert after - before == 6  # one task per submission
     local, remote = ((tmp_path / out / "gradebook.csv").read_text() for out in ("local", "cluster"))
     assert remote == local
-    assert [line.split(",")[-2] for line in local.splitlines()[1:]] == ["10", "9", "7", "0", "0", "0"]
+    expected = [classroom.CORRECT, classroom.WRONG, classroom.EXAMPLE, 0, 0, 0]
+    assert [line.split(",")[-2] for line in local.splitlines()[1:]] == [f"{points:g}" for points in expected]
 
 
 @pytest.mark.slow
@@ -145,4 +146,4 @@ def test_losing_every_worker_mid_run_ends_the_run_within_the_wait(repo, tmp_path
         rows = {row["student"]: row for row in csv.DictReader(gradebook)}
     lost = [student for student, row in rows.items() if "every Dask worker" in row["problem"]]
     assert finished["code"] == 3 and sorted(rows) == ["ada", "bob", "cy", "dee"] and len(lost) >= 3
-    assert all(rows[student]["total"] == "10" for student in rows if student not in lost)
+    assert all(rows[student]["total"] == f"{classroom.CORRECT:g}" for student in rows if student not in lost)

@@ -8,13 +8,16 @@ module outside the standard library, and the naming of a network that differs fr
 import abc
 import dataclasses
 import random
+import sys
 import typing
 
 import pytest
 
 import micrograd_reference as reference
-from autograder.grading.feedback import COMMON_NAMES, did_you_mean, unavailable_module
-from autograder.hidden import networks, scenarios
+from autograder import exercise
+from autograder.grading.feedback import COMMON_NAMES, did_you_mean, explain, misspelt_hint, operator_hint, \
+    unavailable_module
+from autograder.hidden import graphs, networks, scenarios, test_backward, test_parameters
 from autograder.sandbox.client import Invalid, StudentError, WorkerDied
 from autograder.sandbox.student import Anatomy, ReferenceTransport, StudentCode
 from autograder.worker import lesson, probes
@@ -143,7 +146,7 @@ class Crowded(typing.Generic[typing.TypeVar("T")], abc.ABC):
         pass
 
 
-@pytest.mark.parametrize("wanted", ["__add__", "__mul__", "__pow__", "tanh", "exp", "relu", "backward"])
+@pytest.mark.parametrize("wanted", [*(op.method for op in exercise.OPS), "backward"])
 def test_did_you_mean_never_proposes_what_every_class_has(wanted):
     loaded = {"value_attributes": probes.public_names(Crowded) + sorted(COMMON_NAMES)}
     assert did_you_mean(f"Value has no method {wanted}", loaded) == ""
@@ -306,3 +309,161 @@ def test_a_value_without_grad_is_not_blamed_on_student_code(grader_code_only):
     with pytest.raises(probes.Failure) as raised:
         probes.Probes(Slotted).op(**TANH.request())
     assert raised.value.kind == "bad_output" and "the grader could not set a Value's `.grad`" in raised.value.message
+
+
+
+# ---------------------------------------------------------------- an input's grad where out.grad belongs
+
+def slip(case, source):
+    """The leaf grads of `self.grad += d_self * out.grad; other.grad += d_other * <source>.grad`."""
+    grads = list(case.leaf_grads)
+    x, y = case.operand_values()
+    derivatives = (1.0, 1.0) if case.op == "add" else (y, x)
+    a, b = case.operands
+    grads[a] += derivatives[0] * case.upstream
+    if isinstance(b, int):
+        grads[b] += derivatives[1] * (grads[case.operands[source]] if source != "out" else case.upstream)
+    return tuple(grads)
+
+
+@pytest.mark.parametrize("op", ["add", "mul"])
+def test_an_inputs_grad_read_for_out_grad_is_named_on_all_the_ops_cases(op):
+    """`other.grad += ... * other.grad`: on fresh inputs b.grad stays 0, as if only the first
+    operand were updated; the op's other fixed cases tell the two apart."""
+    answers = [(case, slip(case, 1)) for case in scenarios.fixed(op)]
+    single, got = answers[0]
+    assert scenarios.diagnose(single, got) is None  # "only the first operand's grad" fits it as well
+    assert scenarios.diagnose(single, got, answers) == "`other.grad`" + scenarios.UPSTREAM_FROM_INPUT
+
+
+def test_a_diagnosis_that_another_case_refutes_is_not_given():
+    """`other.grad` read where out.grad belongs, but only on the first case: nothing explains both."""
+    cases = scenarios.fixed("mul")
+    answers = [(cases[0], slip(cases[0], 1)), *((case, slip(case, "out")) for case in cases[1:])]
+    assert scenarios.diagnose(*answers[0], answers) is None
+
+
+def test_cases_that_all_changed_nothing_name_no_formula():
+    """relu's fixed cases are a positive input with no grad yet and a negative one: reading
+    `self.grad` for out.grad changes nothing in either, like many other mistakes."""
+    answers = [(case, case.leaf_grads) for case in scenarios.fixed("relu")]
+    assert scenarios.diagnose(*answers[0], answers) is None
+
+
+# ---------------------------------------------------------------- hints on a Python error
+
+@pytest.mark.parametrize("where, words", [
+    ("engine.py, line 50, in _backward", "the exponent must stay the plain number that `__pow__` was given"),
+    ("engine.py, line 44, in __pow__", "the exponent must stay the plain number that `__pow__` was given"),
+    ("engine.py, line 60, in exp", "is __rpow__ missing from engine.py?"),  # `math.e ** self`: it might be
+])
+def test_a_number_raised_to_a_values_power_is_explained_where_it_happened(where, words):
+    message = "unsupported operand type(s) for ** or pow(): 'float' and 'Value'"
+    assert words in operator_hint(message, where)
+
+
+LOADED = {"value_attributes": ["__inti__", "backwards", "data"], "instance_attributes": ["data", "grad", "_backwards"],
+          "mlp_attributes": ["layers", "paramters", "parameters", "zero_grad"], "layer_attributes": ["neuron"]}
+
+
+@pytest.mark.parametrize("message, hint", [
+    ("Value() takes no arguments", " (found `__inti__`: Python runs a method named `__init__` to make a Value)"),
+    ("'Value' object has no attribute 'backward'", " (found `backwards`)"),
+    ("'Value' object has no attribute '_backward'", " (found `_backwards`)"),  # an instance's own attribute
+    ("'MLP' object has no attribute 'parameters'", " (found `paramters`)"),
+    ("'MLP' object has no attribute 'zero_grads'", ""),  # `zero_grad` is the API's own name, not a misspelling
+    ("'Layer' object has no attribute 'neurons'", " (found `neuron`)"),
+    ("'Value' object has no attribute 'label'", ""),
+    ("division by zero", ""),
+])
+def test_a_misspelt_name_of_the_given_api_is_found(message, hint):
+    assert misspelt_hint(message, LOADED) == hint
+
+
+@pytest.mark.parametrize("owner", ["MLP", "Layer", "Neuron"])
+def test_parameters_that_return_nothing_look_for_a_misspelt_method_in_each_class(owner):
+    said = test_parameters.misspelt_parameters({f"{owner.lower()}_attributes": ["parameters", "paramters"]})
+    assert f"and {owner} has a method `paramters`: a misspelt `parameters`?" in said
+    assert test_parameters.misspelt_parameters({"mlp_attributes": ["parameters", "zero_grad"]}) == ""
+
+
+def test_no_hint_without_the_names_the_submission_has():
+    assert misspelt_hint("Value() takes no arguments", {}) == ""
+    assert misspelt_hint("'Value' object has no attribute 'backward'", {"value_attributes": "backwards"}) == ""
+
+
+def test_a_syntax_error_points_at_the_students_line_and_names_the_python(grader_code_only, tmp_path):
+    error = SyntaxError("f-string: expecting '}'", (str(tmp_path / "nn.py"), 73, 20, "x"))
+    failure = probes.failure_from(error, "load")
+    assert failure.where == "nn.py, line 73" and failure.type == "SyntaxError"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert failure.message == (f"nn.py, line 73: f-string: expecting '}}' (grading runs Python {version}; syntax that "
+                               "only a later Python accepts fails here)")
+    said = explain(StudentError("load", failure.message, failure.where, failure.type), {}, 10)
+    assert said == f"nn.py could not be imported: {failure.message}"
+
+
+def test_frozen_frames_are_not_the_submissions(grader_code_only, tmp_path, monkeypatch):
+    """The submission is the worker's working folder: `<frozen importlib._bootstrap>` is no file in it."""
+    monkeypatch.chdir(tmp_path)
+    assert probes.in_submission("<frozen importlib._bootstrap>") == ""
+    assert probes.in_submission(str(tmp_path / "engine.py")) == "engine.py"
+
+
+# ---------------------------------------------------------------- backward(): nodes outside, nodes with equal data
+
+BESIDE = graphs.beside_another_output()  # c = f(a, b) holds a stale grad; out = e = f(f(a), b)
+TWINS = graphs.same_data_same_inputs()  # c = a*b; d = a*b; e = c + d
+
+
+def test_nodes_outside_the_outputs_graph_keep_their_gradient():
+    expected = BESIDE.expected_grads()
+    assert BESIDE.reachable() == {0, 1, 3, 4} and expected[2] == 1.0  # c, as it was
+    assert expected[0] == 3.0 * 1.5 and expected[1] == -2.0  # a and b get nothing from c
+
+
+def test_the_request_lists_every_node_with_its_gradient_before_backward():
+    request = BESIDE.request()
+    assert sorted(node["grad"] for node in request["nodes"]) == [0.0, 0.0, 0.0, 0.0, 1.0]
+    assert all(set(node) == {"data", "inputs", "grad"} for node in request["nodes"])
+
+
+def test_running_a_node_outside_the_graph_is_named():
+    """A tape of every Value made, replayed: e, d, then c, which is not in e's graph."""
+    (problem,) = test_backward.order_problems(BESIDE, [4, 3, 2, 0, 1])
+    assert problem.startswith("backward() ran the _backward of c, outside the graph of e: ")
+    assert test_backward.misconception(problem) == test_backward.OUTSIDE
+
+
+@pytest.mark.parametrize("equal_by_data, words", [
+    (True, "the _backward of d never ran, while that of c, which holds the same data (0.75), did: "),
+    (False, "the _backward of d never ran: the order must hold every node"),  # Values that differ: no such guess
+])
+def test_a_node_taken_for_its_twin_is_named_only_for_values_equal_by_data(equal_by_data, words):
+    (problem,) = test_backward.order_problems(TWINS, [4, 2, 0, 1], equal_by_data)
+    assert problem.startswith(words)
+
+
+def test_equal_data_names_nothing_when_a_skipped_node_has_no_twin():
+    skipped_root_inputs = test_backward.order_problems(TWINS, [4], True)  # c and d never ran, nor any twin of them
+    assert skipped_root_inputs == ["the _backward of c, d never ran: the order must hold every node reachable from "
+                                   "the output"]
+
+
+def test_the_seed_is_judged_on_the_outputs_graph_only():
+    """After `self.grad = 1` comes last, only c (outside) holds a gradient: still nothing reached the inputs."""
+    got = [0.0, 0.0, 1.0, 0.0, 1.0]
+    assert "not after" in test_backward.seed_problem(BESIDE, got, BESIDE.expected_grads())
+
+
+def test_a_closed_call_log_neither_records_nor_stops():
+    log = probes.handed.CallLog(limit=1)
+    first, second = log.recorder(0), log.recorder(1)
+    first()
+    log.open = False
+    second(), second()
+    assert log.calls == [0]
+
+
+def test_a_reference_value_is_not_equal_by_data():
+    assert probes.Probes(reference.Value).equal_by_data() is False

@@ -130,6 +130,63 @@ def test_a_method_that_is_all_blank_may_live_elsewhere():
     assert changes("nn.py", text) == []
 
 
+INIT = """\
+    def __init__(self, data, _children=(), _op='', label=''):
+        self.data = data
+        self.grad = 0.0
+        self._backward = lambda: None  # a leaf has nothing to pass on
+        self._prev = set(_children)
+        self._op = _op
+        self.label = label
+"""
+FIELDS = """\
+    data: float
+    grad: float = 0.0
+    _backward: object = lambda: None
+    _prev: tuple = ()
+    _op: str = ''
+    label: str = ''
+"""
+REPR = '    def __repr__(self):\n        return f"Value(data={self.data}, grad={self.grad})"\n\n'
+
+
+@pytest.mark.parametrize("decorator, generated", [
+    ("@dataclass", ["__init__", "__repr__"]),
+    ("@dataclasses.dataclass(eq=False)", ["__init__", "__repr__"]),
+    ("@dataclass(repr=False)", ["__init__"]),
+])
+def test_what_a_dataclass_makes_is_given_code_changed_not_missing(decorator, generated):
+    text = edited("engine.py", "class Value:\n", f"{decorator}\nclass Value:\n")
+    text = edited("engine.py", REPR, "", edited("engine.py", INIT, FIELDS, text))
+    header, *made = changes("engine.py", text)
+    assert header.splitlines()[3:5] == [f"  yours (line 11): {decorator}", "                   class Value:"]
+    init, repr_ = made
+    assert init.startswith("engine.py, line 15: Value.__init__ differs") and "  yours (line 15): data: float" in init
+    if "__repr__" in generated:
+        assert repr_.startswith("engine.py, line 11: Value.__repr__ differs") and repr_.endswith(f": {decorator}")
+    else:  # turned off: then it is missing indeed
+        assert repr_ == "engine.py: Value.__repr__ is missing; it is given code"
+
+
+@pytest.mark.parametrize("old, new, quoted", [
+    ("    def __radd__(self, other):  # other + self\n        return self + other\n", "    __radd__ = __add__\n",
+     "__radd__ = __add__"),
+    ("    def __neg__(self):  # -self\n        return self * -1\n", "    __neg__ = lambda self: self * -1\n",
+     "__neg__ = lambda self: self * -1"),
+])
+def test_a_member_made_without_a_def_is_given_code_changed_not_missing(old, new, quoted):
+    (found,) = changes("engine.py", edited("engine.py", old, new))
+    assert "differs from the given code" in found and found.endswith(f"): {quoted}"), found
+
+
+def test_a_name_in_slots_is_a_member_made_without_a_def():
+    text = edited("engine.py", '    """A scalar that remembers how it was computed, so gradients can flow back."""\n',
+                  "    __slots__ = ('data', 'grad', '_backward', '_prev', '_op', 'label', '__neg__')\n")
+    text = edited("engine.py", "    def __neg__(self):  # -self\n        return self * -1\n", "", text)
+    (found,) = changes("engine.py", text)
+    assert "Value.__neg__ differs" in found and "__slots__ = (" in found
+
+
 def test_student_text_is_shown_escaped():
     text = edited("engine.py", "        return other + (-self)\n", "        return self - other  # \x1b[2J\n")
     (found,) = changes("engine.py", text)

@@ -306,16 +306,16 @@ def test_a_mixed_class_gets_a_complete_gradebook(mixed_class, tmp_path, rubric, 
         assert float(table[shown][-2]) == total, (student, table[shown])
         assert table[shown][-1] == ""
     relu = book[0].index("relu")
-    assert table["bob"][relu] == "0" and table["ada"][relu] == "1"
+    assert table["bob"][relu] == "0" and table["ada"][relu] == f"{rubric.part('relu').points:g}"
     assert "not a valid zip" in table["fay"][-1] or "cannot be unpacked" in table["fay"][-1]
     assert "no engine.py" in table["gus"][-1]
     assert {p.name: p.read_bytes() for p in (folder / "ada").iterdir()} == ada_before
     for path in (out / "gradescope").iterdir():
         payload = json.loads(path.read_text())
         classroom.assert_gradescope_valid(payload)
-        assert payload["score"] <= 10
+        assert payload["score"] <= classroom.CORRECT
     eve = json.loads((out / "gradescope" / "eve.json").read_text())
-    assert eve["score"] == 10.0
+    assert eve["score"] == classroom.CORRECT
     assert "8 students: 8 graded now" in capsys.readouterr().out
 
 
@@ -367,4 +367,5 @@ def test_a_killed_run_resumes_without_regrading(repo, tmp_path):
     assert {name: after[name] for name in done_before} == done_before
     assert sorted(after) == [f"{student}.json" for student in students]
     totals = {row[0]: row[-2] for row in read_gradebook(out)[1:]}
-    assert totals == {student: "10" if n % 2 else "9" for n, student in enumerate(students)}
+    expected = {student: classroom.CORRECT if n % 2 else classroom.WRONG for n, student in enumerate(students)}
+    assert totals == {student: f"{points:g}" for student, points in expected.items()}

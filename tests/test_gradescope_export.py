@@ -16,8 +16,8 @@ from importlib import resources
 
 import pytest
 
-import checkout
 import classroom
+from checkout import clone
 from autograder import export
 from autograder.grading.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
 from autograder.reports.gradescope import results_json
@@ -180,12 +180,12 @@ def installed(repo, tmp_path_factory):
     """The `autograder` command of a throwaway virtual environment in which a copy of this
     checkout was installed as `pip install .` does (not editable), the copy then removed."""
     scratch = tmp_path_factory.mktemp("installed")
-    clone = checkout.fresh_copy(repo, scratch / "clone")
+    copy = clone(repo, scratch / "clone")
     venv.create(scratch / "venv", with_pip=True)
-    done = subprocess.run([scratch / "venv" / "bin" / "python", "-m", "pip", "install", "-q", str(clone)],
+    done = subprocess.run([scratch / "venv" / "bin" / "python", "-m", "pip", "install", "-q", str(copy)],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    shutil.rmtree(clone)
+    shutil.rmtree(copy)
     return scratch / "venv" / "bin" / "autograder"
 
 
@@ -325,5 +325,5 @@ def test_a_submission_cannot_write_or_print_its_own_results(repo, tmp_path):
     time.sleep(5)  # the daemon's time is up, if it ever ran
     assert results.read_bytes() == written
     classroom.assert_gradescope_valid(payload)
-    assert payload["score"] == honest == 10.0
+    assert payload["score"] == honest == classroom.CORRECT
     assert scores(payload) == scores(autograder_grade(root / "submission"))

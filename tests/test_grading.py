@@ -12,6 +12,7 @@ from autograder.grading.rubric import DEFAULT_RUBRIC, PART_IDS, RubricError, loa
 from autograder.grading.session import grade
 from autograder.release import without_markers
 from autograder.reports import gradescope
+from predating import unwritten_ops
 
 GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "output_format", "visibility", "tags"}
 
@@ -37,7 +38,8 @@ def karpathy(tmp_path_factory):
 
 
 def test_the_solution_scores_full_marks(solution_result):
-    assert solution_result.score == solution_result.max_score == 10
+    assert solution_result.score == solution_result.max_score == load_rubric().max_score
+    assert [part.id for part in solution_result.parts] == list(PART_IDS)
     assert solution_result.internal_errors == [] and solution_result.problem == ""
     assert "bubblewrap" in solution_result.isolation
 
@@ -52,8 +54,9 @@ def test_karpathys_micrograd_is_graded_without_a_crash(karpathy):
     result = grade(karpathy)
     assert result.internal_errors == []
     lost = {part.id: part.feedback for part in result.parts if not part.passed}
-    assert set(lost) == {"tanh", "exp", "convergence"}
-    assert lost["tanh"] == ["Value has no method tanh"] and lost["exp"] == ["Value has no method exp"]
+    unwritten = unwritten_ops(karpathy / "micrograd" / "engine.py")  # relu only: no tanh, no exp
+    assert {"tanh", "exp"} <= set(unwritten) and set(lost) == {*unwritten, "convergence"}
+    assert all(lost[part] == [f"Value has no method {method}"] for part, method in unwritten.items())
 
 
 def test_grading_is_deterministic(repo, tmp_path, monkeypatch):
@@ -109,9 +112,10 @@ def test_cli_help_explains_the_commands():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("[parts.add]\npoints = 1\n", "parts missing from the rubric"),
     ("[parts.typo]\npoints = 1\n", "unknown part ids ['typo']"),
     ("parts = 3\n", "no [parts.ID] tables"),
+    ("[parts]\n", "no [parts.ID] tables"),
+    ("[parts]\nadd = 1\n", "parts.add must be a table"),
     ("[parts\n", "cannot read rubric"),
 ])
 def test_rubric_errors(text, message, tmp_path):
@@ -142,11 +146,26 @@ def test_rubric_points_are_validated(repo, tmp_path):
 
 
 def test_an_edited_rubric_changes_the_points(repo, tmp_path):
-    text = (repo / "autograder" / "rubric.toml").read_text().replace("points = 2", "points = 5", 1)
+    text = (repo / "autograder" / "rubric.toml").read_text()
+    assert load_rubric().part("backward").points == 2 and text.count("points = 2") == 1
     path = tmp_path / "rubric.toml"
-    path.write_text(text)
-    result = grade(repo / "examples" / "submission", rubric=load_rubric(path))
-    assert (result.score, result.max_score) == (10, 13)
+    path.write_text(text.replace("points = 2", "points = 5"))
+    before = grade(repo / "examples" / "submission")
+    after = grade(repo / "examples" / "submission", rubric=load_rubric(path))
+    assert before.parts[PART_IDS.index("backward")].passed
+    assert (after.score, after.max_score) == (before.score + 3, before.max_score + 3)
+
+
+def test_a_part_left_out_of_the_rubric_is_not_graded(repo, tmp_path):
+    """A course without relu deletes [parts.relu]; nothing else changes."""
+    text = (repo / "autograder" / "rubric.toml").read_text()
+    path = tmp_path / "rubric.toml"
+    path.write_text(text.replace('[parts.relu]\ntitle = "the _backward of relu"\npoints = 1\n', ""))
+    rubric = load_rubric(path)
+    assert [part.id for part in rubric.parts] == [p for p in PART_IDS if p != "relu"]
+    result = grade(repo / "solutions" / "micrograd", rubric=rubric)
+    assert [part.id for part in result.parts] == [part.id for part in rubric.parts]
+    assert result.score == result.max_score == load_rubric().max_score - load_rubric().part("relu").points
 
 
 def rubric_with_convergence_mode(folder, mode):

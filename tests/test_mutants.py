@@ -68,7 +68,7 @@ def test_correct_variant_scores_full_marks(variant, result):
 
 # ---------------------------------------------------------------- the corpus itself (fast)
 
-def test_the_corpus_knows_the_rubric_parts():
+def test_the_bundled_rubric_grades_every_part():
     assert PARTS == tuple(part.id for part in load_rubric().parts)
 
 

@@ -29,7 +29,7 @@ from traitlets.config.loader import PyFileConfigLoader
 import browser
 from autograder import release
 from autograder.grading.results import FAILED, PASSED, CheckResult, PartResult
-from autograder.grading.rubric import PART_IDS, load_rubric
+from autograder.grading.rubric import load_rubric
 from autograder.integrations import nbgrader as sandboxed
 
 ASSIGNMENT = "micrograd"
@@ -96,7 +96,8 @@ def text_lines(folder):
 def test_the_graded_notebook_has_one_locked_graded_cell_per_rubric_part(repo):
     committed = nbformat.read(repo / "solutions" / ASSIGNMENT / sandboxed.GRADED_NOTEBOOK, as_version=4)
     graded = [cell for cell in committed.cells if "nbgrader" in cell.metadata]
-    assert [cell.metadata.nbgrader.grade_id for cell in graded] == [sandboxed.cell_id(p) for p in PART_IDS]
+    assert [cell.metadata.nbgrader.grade_id for cell in graded] == [sandboxed.cell_id(p.id)
+                                                                    for p in load_rubric().parts]
     assert all(cell.cell_type == "code" and cell.metadata.nbgrader.locked and cell.metadata.nbgrader.grade
                and not cell.metadata.nbgrader.solution for cell in graded)
 
@@ -111,6 +112,15 @@ def test_generating_the_assignment_takes_points_and_titles_from_the_rubric(repo,
     cell = graded(notebook, "add")
     assert cell.metadata.nbgrader.points == 3 and cell.source.startswith("# add: addition (3 points)\n")
     assert graded(notebook, "backward").metadata.nbgrader.points == load_rubric().part("backward").points
+
+
+def test_generating_the_assignment_with_a_rubric_the_notebook_does_not_match_says_what_to_run(tmp_path):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text("".join(f"[parts.{p.id}]\npoints = {p.points}\n" for p in load_rubric().parts if p.id != "relu"))
+    with pytest.raises(sandboxed.ConfigurationError, match=r"part-relu is for part relu, which the rubric does "
+                                                           r"not grade; write grading.ipynb from the rubric with "
+                                                           r"`autograder release --rubric FILE`"):
+        sandboxed.ReleaseStudentFiles(rubric=str(rubric)).sync_part_cells(sandboxed.graded_notebook(), GRADED)
 
 
 @pytest.fixture
@@ -487,7 +497,9 @@ def test_each_autograded_notebook_has_every_graded_cell_once_as_the_gradebook_ho
     for student in graded_course["students"]:
         notebook = nbformat.read(course / "autograded" / student / ASSIGNMENT / sandboxed.GRADED_NOTEBOOK, as_version=4)
         cells = [cell for cell in notebook.cells if "nbgrader" in cell.metadata]
-        assert sorted(c.metadata.nbgrader.grade_id for c in cells) == sorted(map(sandboxed.cell_id, PART_IDS)), student
+        parts = load_rubric().parts
+        assert sorted(c.metadata.nbgrader.grade_id for c in cells) == sorted(sandboxed.cell_id(p.id) for p in parts), \
+            student
         for cell in cells:
             assert compute_checksum(cell) == cell.metadata.nbgrader.checksum, (student, cell.metadata.nbgrader.grade_id)
 
@@ -526,8 +538,8 @@ def test_the_feedback_page_names_each_part_and_wraps_its_feedback_in_chromium(gr
     shutil.copy(graded_course["course"] / "feedback" / "wrong_op" / ASSIGNMENT / page.name, page)
     seen = browser.measured(tmp_path, page, FEEDBACK_LAYOUT, window="1000,900")
     assert seen["summary"] == [f"{part.id}: {part.title}" for part in load_rubric().parts]
-    assert seen["outputs"] >= len(PART_IDS) and seen["overflowing"] == []
-    assert len(seen["sources"]) == len(PART_IDS)
+    assert seen["outputs"] >= len(load_rubric().parts) and seen["overflowing"] == []
+    assert len(seen["sources"]) == len(load_rubric().parts)
     assert all("graded_part(" in source and not re.search(r"^0\s*$", source, re.M) for source in seen["sources"])
 
 
@@ -591,5 +603,5 @@ def test_a_graded_cell_run_outside_validate_is_worth_nothing(repo, monkeypatch, 
             monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
         else:
             monkeypatch.setenv("NBGRADER_EXECUTION", execution)
-        assert [students_validate.graded_part(part) for part in PART_IDS] == [0] * len(PART_IDS)
+        assert {students_validate.graded_part(part.id) for part in load_rubric().parts} == {0}
     assert "not by running this notebook" in capsys.readouterr().out

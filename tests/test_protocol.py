@@ -6,8 +6,15 @@ import time
 
 import pytest
 
+from autograder import exercise
 from autograder.sandbox.client import Invalid, StudentError, Worker, WorkerDied, decode_number
 from autograder.sandbox.isolation import INSIDE_SUBMISSION, Limits, Sandbox, detect
+
+
+def op_args(part):
+    """The arguments that name an op in a request: its part, method and kind."""
+    row = exercise.op(part)
+    return dict(op=part, method=row.method, kind=row.kind)
 
 
 @pytest.fixture
@@ -38,7 +45,7 @@ def test_worker_answers_only_its_operations(part_for, solution_engine):
     with pytest.raises(StudentError) as error:
         part.call("exec", code="print(1)")
     assert error.value.kind == "bad_request" and "unknown operation" in error.value.message
-    value = part.call("op", op="mul", leaves=[2.0, 3.0], leaf_grads=[0.0, 0.0], operands=[0, 1], upstream=1.5)
+    value = part.call("op", **op_args("mul"), leaves=[2.0, 3.0], leaf_grads=[0.0, 0.0], operands=[0, 1], upstream=1.5)
     assert value == {"out": 6.0, "leaf_grads": [4.5, 3.0], "changed": True}
 
 
@@ -63,7 +70,7 @@ def test_odd_numbers_arrive_as_invalid(part_for, solution_engine, grad, descript
         f"            self.grad = {grad}\n            other.grad = {grad}\n")
     part = part_for(engine)
     part.receive()
-    value = part.call("op", op="add", leaves=[1.0, 2.0], leaf_grads=[0.0, 0.0], operands=[0, 1], upstream=2.0)
+    value = part.call("op", **op_args("add"), leaves=[1.0, 2.0], leaf_grads=[0.0, 0.0], operands=[0, 1], upstream=2.0)
     decoded = decode_number(value["leaf_grads"][0])
     assert isinstance(decoded, Invalid) and decoded.description == description
 
@@ -80,7 +87,7 @@ def test_student_errors_say_where(part_for, solution_engine):
     part = part_for(engine)
     part.receive()
     with pytest.raises(StudentError) as error:
-        part.call("op", op="exp", leaves=[1.0], leaf_grads=[0.0], operands=[0], upstream=2.0)
+        part.call("op", **op_args("exp"), leaves=[1.0], leaf_grads=[0.0], operands=[0], upstream=2.0)
     assert error.value.kind == "student" and error.value.type_name == "NameError"
     assert error.value.where.startswith("engine.py, line ") and error.value.where.endswith("in _backward")
 
@@ -89,7 +96,7 @@ def test_student_output_never_passes_for_a_reply(part_for, solution_engine):
     noisy = 'print("chatter on stdout")\nimport sys\nsys.stdout.write("{\\"v\\": 2}\\n")\n' + solution_engine
     part = part_for(noisy)
     assert "value_attributes" in part.receive()
-    value = part.call("op", op="add", leaves=[1.0, 2.0], leaf_grads=[0.0, 0.0], operands=[0, 1], upstream=2.0)
+    value = part.call("op", **op_args("add"), leaves=[1.0, 2.0], leaf_grads=[0.0, 0.0], operands=[0, 1], upstream=2.0)
     assert value["leaf_grads"] == [2.0, 2.0]
     assert "chatter on stdout" in part.worker.stderr_tail(lines=5)
 
@@ -109,7 +116,7 @@ def test_replies_forged_into_the_channel_are_refused(part_for, solution_engine):
     part = part_for(forger)
     part.receive()
     with pytest.raises(WorkerDied) as died:
-        part.call("op", op="exp", leaves=[1.0], leaf_grads=[0.0], operands=[0], upstream=2.0)
+        part.call("op", **op_args("exp"), leaves=[1.0], leaf_grads=[0.0], operands=[0], upstream=2.0)
     assert died.value.kind == "protocol" and "that the worker did not send" in died.value.message
 
 

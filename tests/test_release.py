@@ -1,22 +1,24 @@
 """The release pipeline: markers, stubs, the committed student folder."""
 import ast
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import release
+from autograder import exercise, release
+from autograder.grading.rubric import load_rubric
 from autograder.release import (STUB_LINES, MarkerError, ReleaseError, find_regions, make_stub, make_stub_notebook,
                                 notebook_solution_lines, solution_lines, without_markers)
 from leaks import substantive_lines
 
-EXPECTED_REGIONS = {
-    "engine.py": ["Value.__add__._backward", "Value.__mul__._backward", "Value.__pow__._backward",
-                  "Value.tanh._backward", "Value.exp._backward", "Value.relu._backward", "Value.backward"],
+EXPECTED_REGIONS = {  # the blanks: each op's _backward, in the exercise's order, then backward() and parameters()
+    "engine.py": [*(f"Value.{op.method}._backward" for op in exercise.OPS), "Value.backward"],
     "nn.py": ["MLP.parameters"],
 }
 # Notebooks: the grade_id of every cell that holds a solution region.
@@ -131,8 +133,57 @@ def test_release_removes_stale_files_and_repairs_edits(solutions, tmp_path):
 
 
 def test_committed_assignments_match_the_release(solutions, released):
-    drift = release.release(solutions, released, check=True)
+    drift = release.release(solutions, released, check=True, derived=release.derived_files(load_rubric()))
     assert not drift, "assignments/ drifted from solutions/; run `autograder release`:\n" + "\n".join(drift.lines())
+
+
+def graded_parts(path):
+    """The part of each graded cell of a graded notebook, and its points."""
+    cells = nbformat.read(path, as_version=4).cells
+    return [(cell.metadata.nbgrader.grade_id, cell.metadata.nbgrader.points)
+            for cell in cells if "nbgrader" in cell.metadata]
+
+
+def test_release_writes_the_graded_notebook_from_the_rubric(repo, tmp_path):
+    """A rubric without relu and with other points: release writes grading.ipynb into the solutions
+    (nbgrader's source) and the assignments, and --check catches it being out of date."""
+    shutil.copytree(repo / "solutions", tmp_path / "solutions")
+    shutil.copytree(repo / "assignments", tmp_path / "assignments")
+    rubric = tmp_path / "course.toml"
+    rubric.write_text('[parts.add]\npoints = 2\n\n[parts.backward]\npoints = 3\n')
+    result = run_cli("release", "--check", "--rubric", rubric.name, cwd=tmp_path)
+    assert result.returncode == 1 and "out of date in the solutions: grading.ipynb" in result.stderr
+    assert "changed: grading.ipynb" in result.stderr and f"--rubric {rubric.name}" in result.stderr
+    assert run_cli("release", "--rubric", rubric.name, cwd=tmp_path).returncode == 0
+    for folder in ("solutions", "assignments"):
+        graded = graded_parts(tmp_path / folder / "micrograd" / "grading.ipynb")
+        assert graded == [("part-add", 2), ("part-backward", 3)]
+    assert run_cli("release", "--check", "--rubric", rubric.name, cwd=tmp_path).returncode == 0
+    result = run_cli("release", "--check", cwd=tmp_path)  # the bundled rubric: every part again
+    assert result.returncode == 1 and "out of date in the solutions: grading.ipynb" in result.stderr
+
+
+def test_the_committed_graded_notebook_has_a_cell_per_rubric_part(solutions):
+    assert graded_parts(solutions / "grading.ipynb") == [(f"part-{p.id}", p.points) for p in load_rubric().parts]
+
+
+def test_a_hand_edited_graded_notebook_is_drift(repo, tmp_path):
+    shutil.copytree(repo / "solutions", tmp_path / "solutions")
+    shutil.copytree(repo / "assignments", tmp_path / "assignments")
+    graded = tmp_path / "solutions" / "micrograd" / "grading.ipynb"
+    graded.write_text(graded.read_text().replace('"points": 2', '"points": 7'))
+    result = run_cli("release", "--check", cwd=tmp_path)
+    assert result.returncode == 1 and "out of date in the solutions: grading.ipynb" in result.stderr
+    assert run_cli("release", cwd=tmp_path).returncode == 0
+    assert graded.read_bytes() == (repo / "solutions" / "micrograd" / "grading.ipynb").read_bytes()
+
+
+def test_a_bad_rubric_stops_the_release_with_a_clear_message(tmp_path, repo):
+    shutil.copytree(repo / "solutions", tmp_path / "solutions")
+    (tmp_path / "bad.toml").write_text("[parts.typo]\npoints = 1\n")
+    result = run_cli("release", "--rubric", "bad.toml", cwd=tmp_path)
+    assert result.returncode == 2 and "unknown part ids ['typo']" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "assignments").exists()
 
 
 def readable_lines(path):
@@ -199,7 +250,11 @@ def test_stubs_import_build_the_network_and_run_forward(released, tmp_path):
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    """`autograder ARGS` in `cwd`, run with the code under test (not another installed copy)."""
+    code = Path(release.__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=env)
 
 
 def test_cli_release_check_reports_drift(repo, tmp_path):

@@ -1,19 +1,24 @@
 """The public self-checks, run the way a student runs them: plain `pytest` in their folder."""
+import ast
 import importlib.util
 import re
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from autograder.grading.rubric import PART_IDS
 from autograder.release import make_stub, without_markers
 
-SELF_CHECKS = ["test_add", "test_mul", "test_pow", "test_tanh", "test_exp", "test_relu", "test_backward",
-               "test_backward_shared_node", "test_parameters"]
+SELF_CHECK_FILE = Path(__file__).resolve().parent.parent / "solutions" / "micrograd" / "test_selfcheck.py"
+SELF_CHECKS = [node.name for node in ast.parse(SELF_CHECK_FILE.read_text("utf-8")).body
+               if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
+# the checks of what a file imports, which the stubs pass (they import math and random only)
 IMPORT_CHECKS = ["test_engine_imports_the_standard_library_only", "test_nn_imports_the_standard_library_only"]
+BLANK_CHECKS = [name for name in SELF_CHECKS if name not in IMPORT_CHECKS]  # each needs a blank written
 PARAMETERS = "return [p for layer in self.layers for p in layer.parameters()]"
 OVERWRITING_MUL = ("self.grad += other.data * out.grad", "self.grad = other.data * out.grad")
 PER_PATH_BACKWARD = """\
@@ -69,16 +74,20 @@ def failures(outcomes):
     return {name: message for name, (outcome, message, _) in outcomes.items() if outcome != "passed"}
 
 
+def test_the_self_checks_are_read_from_their_file():
+    assert set(IMPORT_CHECKS) < set(SELF_CHECKS) and len(BLANK_CHECKS) >= 9 and {"test_add", "test_backward", "test_parameters"} <= set(SELF_CHECKS)
+
+
 def test_all_pass_on_the_solution(repo, student_folder):
     outcomes = run_self_checks(student_folder(repo / "solutions" / "micrograd"))
-    assert sorted(outcomes) == sorted(SELF_CHECKS + IMPORT_CHECKS)
+    assert sorted(outcomes) == sorted(SELF_CHECKS)
     assert all(outcome == "passed" for outcome, _, _ in outcomes.values()), outcomes
 
 
 def test_each_fails_as_not_implemented_on_the_stubs(repo, student_folder):
     outcomes = run_self_checks(student_folder(repo / "assignments" / "micrograd"))
-    assert sorted(outcomes) == sorted(SELF_CHECKS + IMPORT_CHECKS)
-    for name in SELF_CHECKS:
+    assert sorted(outcomes) == sorted(SELF_CHECKS)
+    for name in BLANK_CHECKS:
         outcome, message, _ = outcomes[name]
         assert outcome == "failure", (name, outcome, message)  # a failure, not a collection/import error
         assert message.startswith("Failed: not implemented yet: "), (name, message)
@@ -100,7 +109,7 @@ def test_progress_shows_part_by_part(repo, student_folder):
     (folder / "engine.py").write_text(make_stub(add_done))
     outcomes = run_self_checks(folder)
     assert outcomes["test_add"][0] == "passed"
-    assert all(outcomes[name][0] == "failure" for name in SELF_CHECKS if name != "test_add")
+    assert all(outcomes[name][0] == "failure" for name in BLANK_CHECKS if name != "test_add")
 
 
 def test_an_overwriting_gradient_fails_its_op_and_only_its_op(solved):
@@ -181,11 +190,13 @@ def load_validate(folder):
     return module
 
 
-def test_validate_maps_every_self_check_to_the_graded_parts(repo):
+def test_validate_gives_every_self_check_to_a_graded_part_and_every_part_but_training_its_own(repo):
     validate = load_validate(repo / "solutions" / "micrograd")
-    assert list(validate.SELF_CHECKS) == list(PART_IDS)
-    mapped = {validate.ENGINE_IMPORTS, *(name for names in validate.SELF_CHECKS.values() for name in names)}
-    assert mapped == set(SELF_CHECKS + IMPORT_CHECKS)
+    needed = {part: validate.checks_of(part, SELF_CHECKS) for part in PART_IDS}
+    assert {name for names in needed.values() for name in names} == set(SELF_CHECKS)
+    assert all(set(names) - set(IMPORT_CHECKS) for part, names in needed.items() if part != "convergence"), needed
+    assert needed["backward"] == [validate.ENGINE_IMPORTS, "test_backward", "test_backward_shared_node"]
+    assert needed["convergence"] == IMPORT_CHECKS
 
 
 def test_the_students_readme_says_standard_library_only_and_how_to_get_pytest(repo):

@@ -58,7 +58,8 @@ def test_layouts(layout, expected_root, expected_layout, solution_files, tmp_pat
 @pytest.mark.slow
 def test_package_layout_in_a_zip_grades_full_marks(solution_files, tmp_path):
     archive = make_zip(tmp_path / "alice.zip", {k: v.encode() for k, v in package_files(solution_files).items()})
-    assert grade(archive).score == 10
+    result = grade(archive)
+    assert result.score == result.max_score and result.internal_errors == []
 
 
 @pytest.mark.parametrize("entries, message", [

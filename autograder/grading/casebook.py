@@ -12,8 +12,9 @@ check that fails is run again under hypothesis, live, so that its failure is shr
 smallest example: a correct submission never pays for hypothesis's engine.
 
 A rehearsal takes seconds, and its outcome depends only on the code it runs, so it is kept in
-the user's cache folder under a fingerprint of that code (the hidden suite, the reference, the
-probes, hypothesis's and Python's versions): the next grading process starts at once.
+the user's cache folder under a fingerprint of that code (the hidden suite, the exercise's
+definition, the reference, the probes, hypothesis's and Python's versions): the next grading
+process starts at once.
 """
 import contextlib
 import hashlib
@@ -29,12 +30,14 @@ from pathlib import Path
 import pytest
 
 import micrograd_reference as reference
+from autograder import exercise
 from autograder.sandbox.client import encode_requests
 from autograder.sandbox.student import ReferenceTransport, StudentCode
 from autograder.worker import probes
 
 HIDDEN_SUITE = Path(__file__).resolve().parent.parent / "hidden"
 REHEARSED_CODE = [*sorted(HIDDEN_SUITE.glob("*.py")), HIDDEN_SUITE / "pytest.ini", Path(__file__),
+                  Path(exercise.__file__),
                   *sorted(Path(reference.__file__).parent.glob("*.py")),
                   *(Path(probes.__file__).parent / name for name in ("probes.py", "handed.py", "lesson.py"))]
 

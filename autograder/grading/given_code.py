@@ -88,13 +88,15 @@ class Source:
         self.tree = Normaliser().visit(ast.parse(text))
 
     def quote(self, node, header_only=False):
-        """The lines of a statement (only its header, up to its colon, for a compound one), dedented."""
+        """The lines of a statement (only its header, up to its colon, for a compound one), dedented;
+        a decorated one's decorators too."""
+        start = first_line(node)
         if not (header_only and getattr(node, "body", None)):
-            return tuple(textwrap.dedent("\n".join(self.lines[node.lineno - 1:node.end_lineno])).splitlines())
+            return tuple(textwrap.dedent("\n".join(self.lines[start - 1:node.end_lineno])).splitlines())
         end = node.lineno
         while end < node.body[0].lineno - 1 and not self.lines[end - 1].rstrip().endswith(":"):
             end += 1
-        return (*textwrap.dedent("\n".join(self.lines[node.lineno - 1:end])).splitlines(), "    ...")
+        return (*textwrap.dedent("\n".join(self.lines[start - 1:end])).splitlines(), "    ...")
 
 
 class Normaliser(ast.NodeTransformer):
@@ -162,6 +164,11 @@ def with_canonical_locals(function):
     return function
 
 
+def first_line(node):
+    """The line a statement starts on, its decorators included."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+
+
 def position(node):
     return node.lineno, node.col_offset
 
@@ -213,6 +220,44 @@ def statement_key(statement):
     return ast.dump(header)
 
 
+def generated_members(cls):
+    """{name: [the statements that make it]} for the members a class gets without a def of their
+    own: from class-level assignments (`__radd__ = __add__`, `grad = property(...)`), from the names
+    `__slots__` lists, and from @dataclass (its fields make `__init__`; `__repr__` and `__eq__` come
+    from the decorator, unless it turns them off)."""
+    made = {}
+    assignments = [s for s in cls.body if isinstance(s, (ast.Assign, ast.AnnAssign))]
+    for statement in assignments:
+        for target in getattr(statement, "targets", [getattr(statement, "target", None)]):
+            if isinstance(target, ast.Name):
+                made[target.id] = [statement]
+                if target.id == "__slots__":
+                    made.update((name, [statement]) for name in constant_strings(statement.value))
+    for decorator in cls.decorator_list:
+        options = dataclass_options(decorator)
+        if options is not None:
+            for name, option in (("__init__", "init"), ("__repr__", "repr"), ("__eq__", "eq")):
+                if options.get(option, True):
+                    made.setdefault(name, assignments if name == "__init__" and assignments else [decorator])
+    return made
+
+
+def dataclass_options(decorator):
+    """{option: bool} given to `@dataclass` / `@dataclasses.dataclass(...)`; None for another decorator."""
+    function = decorator.func if isinstance(decorator, ast.Call) else decorator
+    name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
+    if name != "dataclass":
+        return None
+    keywords = decorator.keywords if isinstance(decorator, ast.Call) else []
+    return {k.arg: bool(k.value.value) for k in keywords if isinstance(k.value, ast.Constant)}
+
+
+def constant_strings(node):
+    """The strings of a literal: `"a"`, `("a", "b")`, `["a"]`."""
+    items = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    return [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+
+
 def last_definitions(body, kind):
     """{name: the last definition of that name} among the statements of one kind in a body."""
     return {node.name: node for node in body if isinstance(node, kind)}
@@ -250,9 +295,16 @@ class Comparison:
         if key(given) != key(submitted):
             found.append(self.message(given.name, [self.hunk([given], [submitted], header_only=True)], submitted))
         methods = last_definitions(submitted.body, (ast.FunctionDef, ast.AsyncFunctionDef))
+        generated = generated_members(submitted)
         for node in given.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found += self.function_changes(f"{given.name}.{node.name}", node, methods.get(node.name))
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            name = f"{given.name}.{node.name}"
+            if node.name not in methods and node.name in generated:  # made without a def of its own
+                makers = generated[node.name]
+                found.append(self.message(name, [self.hunk([node], makers)], makers[0]))
+            else:
+                found += self.function_changes(name, node, methods.get(node.name))
         return found
 
     def function_changes(self, name, given, submitted):
@@ -300,10 +352,10 @@ class Comparison:
         def quote(source, nodes):
             return tuple(line for node in nodes for line in source.quote(node, header_only or holds_blank(node)))
         return Hunk(quote(self.given, given), quote(self.submitted, submitted),
-                    submitted[0].lineno if submitted else 0)
+                    first_line(submitted[0]) if submitted else 0)
 
     def message(self, name, hunks, submitted):
-        lines = [f"{self.file}, line {submitted.lineno}: {name} differs from the given code:"]
+        lines = [f"{self.file}, line {first_line(submitted)}: {name} differs from the given code:"]
         for hunk in hunks[:MAX_HUNKS]:
             lines += quoted("given", hunk.given) + quoted(f"yours (line {hunk.line})" if hunk.line else "yours",
                                                           hunk.yours)

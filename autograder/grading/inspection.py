@@ -27,7 +27,9 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-OP_METHODS = {"add": "__add__", "mul": "__mul__", "pow": "__pow__", "tanh": "tanh", "exp": "exp", "relu": "relu"}
+from autograder.exercise import OPS
+
+OP_METHODS = {op.part: op.method for op in OPS}
 ATTRIBUTE_HOOKS = ("__getattr__", "__getattribute__", "__setattr__", "__init__", "__new__")
 COMPLEX_NAMES = {"complex", "cmath"}
 PRECISE_NAMES = {"decimal", "Decimal", "fractions", "Fraction", "mpmath", "mpf", "getcontext", "localcontext"}

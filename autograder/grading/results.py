@@ -5,7 +5,7 @@ processes (grade-all, a Dask cluster) and into files, as JSON-ready data.
 Evidence is plain data attached to a failed check, for reports that draw it:
 
     {"kind": "graph", "title": TEXT, "root": NAME,
-     "nodes": [{"name": NAME, "op": "" (a leaf) | "+" | "*" | "**k" | "tanh" | "exp" | "relu" | "f",
+     "nodes": [{"name": NAME, "op": "" (a leaf) | an op's label (autograder/exercise.py: "+", "**2", "tanh") | "f",
                 "data": NUMBER, "inputs": [NAME, ...],
                 "expected_grad": NUMBER, "got_grad": NUMBER | TEXT | null}]}
         the smallest failing case as a computation graph; a node whose got_grad differs from

@@ -3,8 +3,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.exercise import PART_IDS
+
 DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubric.toml"
-PART_IDS = ("add", "mul", "pow", "tanh", "exp", "relu", "backward", "parameters", "convergence")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's, for a part's test
 # How a part may be checked, for the parts that offer a choice; the first is the default.
 # convergence: "trajectory", the loss follows the reference's step by step (so every earlier bug
@@ -47,17 +48,16 @@ def load_rubric(path=None):
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise RubricError(f"cannot read rubric {path}: {error}") from None
     parts = data.get("parts")
-    if not isinstance(parts, dict):
+    if not isinstance(parts, dict) or not parts:
         raise RubricError(f"{path}: no [parts.ID] tables")
     unknown = sorted(set(parts) - set(PART_IDS))
     if unknown:
         raise RubricError(f"{path}: unknown part ids {unknown}; the parts are {', '.join(PART_IDS)}")
-    missing = [p for p in PART_IDS if p not in parts]
-    if missing:
-        raise RubricError(f"{path}: parts missing from the rubric: {', '.join(missing)} (set points = 0 to skip one)")
     result = []
-    for part_id in PART_IDS:
+    for part_id in (p for p in PART_IDS if p in parts):  # a part left out is not graded
         entry = parts[part_id]
+        if not isinstance(entry, dict):
+            raise RubricError(f"{path}: parts.{part_id} must be a table ([parts.{part_id}])")
         points = entry.get("points")
         if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
             raise RubricError(f"{path}: parts.{part_id}.points must be a number >= 0, not {points!r}")

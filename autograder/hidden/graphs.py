@@ -18,9 +18,8 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 import micrograd_reference as reference
-from autograder.hidden.scenarios import EXPONENTS, LOCAL, SYMBOL, UPSTREAM, build, signed
-
-UNARY = ("tanh", "exp", "relu")
+from autograder import exercise
+from autograder.hidden.scenarios import UPSTREAM, build, signed
 
 
 def name(i):
@@ -36,7 +35,7 @@ def plain(number):
 
 @dataclass(frozen=True)
 class Program:
-    instructions: tuple  # ("leaf", x) | (op, i) | (op, i, j) | (op, i, ("const", c)) | ("pow", i, k)
+    instructions: tuple  # ("leaf", x) | (op, i) | (op, i, j) | (op, i, ("const", c)) | (power op, i, k)
     seed: float
     focus: str
 
@@ -49,7 +48,7 @@ class Program:
         op, *rest = self.instructions[index]
         if op in ("leaf",):
             return []
-        if op == "pow":
+        if exercise.op(op).kind == "power":
             return [rest[0]]
         return [r for r in rest if isinstance(r, int)]
 
@@ -66,7 +65,8 @@ class Program:
             else:
                 program.append(["node", data[index], sorted(set(self.operands(index)))])
         grader = {str(i): w for i, w in weights.items()}
-        return dict(program=program, seed=self.seed, closures=grader)
+        focus = exercise.op(self.focus)
+        return dict(program=program, seed=self.seed, closures=grader, method=focus.method, kind=focus.kind)
 
     def evidence(self, title, got_grads):
         """The program as a graph for a report: every node's value, expected and got gradient."""
@@ -78,19 +78,17 @@ class Program:
 
     def symbol(self, index):
         op, *rest = self.instructions[index]
-        return f"**{rest[1]}" if op == "pow" else SYMBOL.get(op, op)
+        row = exercise.op(op)
+        return row.label(rest[1] if row.kind == "power" else None)
 
     def line(self, index):
         op, *rest = self.instructions[index]
         if op == "leaf":
             return f"{name(index)} = Value({rest[0]!r})"
-        a = name(rest[0])
-        if op == "pow":
-            return f"{name(index)} = {a} ** {rest[1]!r}"
-        if op in UNARY:
-            return f"{name(index)} = {a}.{op}()"
-        b = name(rest[1]) if isinstance(rest[1], int) else repr(rest[1][1])
-        return f"{name(index)} = {a} {SYMBOL[op]} {b}"
+        row = exercise.op(op)
+        if row.kind == "power":
+            return f"{name(index)} = {row.expression(name(rest[0]), k=rest[1])}"
+        return f"{name(index)} = {row.expression(*(name(r) if isinstance(r, int) else repr(r[1]) for r in rest))}"
 
     def code(self):
         lines = [self.line(i) for i in range(self.size)]
@@ -115,7 +113,7 @@ def node_values(program, leaf_overrides=None):
     for op, *rest in program.instructions:
         if op == "leaf":
             values.append(reference.Value(overrides.get(len(values), rest[0])))
-        elif op == "pow":
+        elif exercise.op(op).kind == "power":
             values.append(build(op, [values[rest[0]]], rest[1]))
         else:
             values.append(build(op, [values[r] if isinstance(r, int) else r[1] for r in rest]))
@@ -131,14 +129,15 @@ def evaluate(program):
 
 
 def local_derivatives(program, index, data):
-    """d node / d operand for each operand position, by the reference's rule (LOCAL's first entry)."""
+    """d node / d operand for each operand position, by the exercise's derivative of the op."""
     op, *rest = program.instructions[index]
+    row = exercise.op(op)
     x = data[rest[0]]
     y = None
-    if op in SYMBOL:
+    if row.kind == "binary":
         y = data[rest[1]] if isinstance(rest[1], int) else rest[1][1]
-    derivatives = LOCAL[op][0][1](x, y, rest[1] if op == "pow" else None)
-    if op in SYMBOL and not isinstance(rest[1], int):
+    derivatives = row.local_derivatives(x, y, rest[1] if row.kind == "power" else None)
+    if row.kind == "binary" and not isinstance(rest[1], int):
         derivatives = derivatives[:1]  # the constant is not a node of the program
     return derivatives
 
@@ -174,20 +173,14 @@ def safe(program, data):
     for op, *rest in program.instructions:
         if op == "leaf":
             continue
-        x = data[rest[0]]
-        if op == "tanh" and abs(x) > 3:
-            return False
-        if op == "exp" and not -8 <= x <= 3:
-            return False
-        if op == "relu" and abs(x) < 0.01:
-            return False
-        if op == "pow" and not (0.2 <= abs(x) <= 3 and (x > 0 or float(rest[1]).is_integer())):
+        row = exercise.op(op)
+        if not row.graph_inputs.for_exponent(rest[1] if row.kind == "power" else None).holds(data[rest[0]]):
             return False
     return True
 
 
 LEAF, CONSTANT = signed(0.1, 1.5), signed(0.5, 2.0)
-GLUE = ("add", "mul")  # the other ops in a graph; their forward code is given, so they do not fail
+GLUE = tuple(op.part for op in exercise.OPS if op.glue)  # the other ops of a graph (their forward code is given)
 
 
 @cache
@@ -204,10 +197,11 @@ def _programs(draw, focus, ops):
     focus_at = draw(st.integers(0, count - 1))
     for step in range(count):
         op = focus if step == focus_at else draw(ops)
+        row = exercise.op(op)
         i = draw(st.integers(0, len(instructions) - 1))
-        if op == "pow":
-            instructions.append((op, i, draw(st.sampled_from(EXPONENTS))))
-        elif op in UNARY:
+        if row.kind == "power":
+            instructions.append((op, i, draw(st.sampled_from(row.exponents))))
+        elif row.kind == "unary":
             instructions.append((op, i))
         elif draw(st.booleans()):
             instructions.append((op, i, draw(st.integers(0, len(instructions) - 1))))
@@ -229,12 +223,31 @@ def _programs(draw, focus, ops):
 
 @dataclass(frozen=True)
 class BackwardGraph:
+    """Nodes and their inputs, in an order where inputs come first. backward() is called on
+    `root` (the last node unless `output` says otherwise); nodes outside its graph (other outputs,
+    nodes built from the output) may hold a gradient left from an earlier backward (`stale`)."""
     inputs: tuple  # per node: ((input node, weight), ...); () for a leaf; inputs come before the node
     data: tuple
+    stale: tuple = ()  # per node: its grad before backward() runs; () for all 0
+    output: int = -1  # the node backward() is called on; -1 for the last one
 
     @property
     def root(self):
-        return len(self.inputs) - 1
+        return self.output if self.output >= 0 else len(self.inputs) - 1
+
+    @property
+    def grads_before(self):
+        return self.stale or (0.0,) * len(self.inputs)
+
+    def reachable(self):
+        """The nodes of the root's graph: the root and everything it reaches through inputs."""
+        found, stack = {self.root}, [self.root]
+        while stack:
+            for child, _ in self.inputs[stack.pop()]:
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        return frozenset(found)
 
     def layout(self):
         """The order in which the request lists the nodes: a fixed shuffle that is neither a
@@ -252,7 +265,9 @@ class BackwardGraph:
     def request(self):
         order = self.layout()
         position = {node: p for p, node in enumerate(order)}
-        nodes = [{"data": self.data[n], "inputs": [[position[c], w] for c, w in self.inputs[n]]} for n in order]
+        before = self.grads_before
+        nodes = [{"data": self.data[n], "inputs": [[position[c], w] for c, w in self.inputs[n]], "grad": before[n]}
+                 for n in order]
         return dict(nodes=nodes, root=position[self.root])
 
     def in_node_order(self, got):
@@ -276,10 +291,11 @@ class BackwardGraph:
         return sorted({u for u, ins in enumerate(self.inputs) for c, _ in ins if c == i})
 
     def expected_grads(self):
-        grads = [0.0] * len(self.inputs)
+        """Every node's grad after a right backward() from the root: nodes outside its graph keep theirs."""
+        grads, graph = list(self.grads_before), self.reachable()
         grads[self.root] = 1.0
         for i in reversed(range(len(self.inputs))):
-            for child, weight in self.inputs[i]:
+            for child, weight in self.inputs[i] if i in graph else ():
                 grads[child] += weight * grads[i]
         return grads
 
@@ -289,8 +305,15 @@ class BackwardGraph:
             if ins:
                 uses = ", ".join(f"{name(c)} (weight {w:g})" for c, w in ins)
                 lines.append(f"{name(i)} <- {uses}")
-        leaves = [name(i) for i in range(len(self.inputs)) if self.is_leaf(i)]
+        graph, before = self.reachable(), self.grads_before
+        lines += [f"{name(i)}.grad = {g:g} before backward() (left from an earlier one)"
+                  for i, g in enumerate(before) if g]
+        leaves = [name(i) for i in sorted(graph) if self.is_leaf(i)]
         lines.append(f"leaves: {', '.join(leaves)}; output: {name(self.root)}")
+        outside = [name(i) for i in range(len(self.inputs)) if i not in graph]
+        if outside:
+            lines.append(f"not in the graph of {name(self.root)}: {', '.join(outside)}; backward() is called on "
+                         f"{name(self.root)}")
         if len(lines) > 14:
             lines = lines[:6] + [f"... ({len(self.inputs)} nodes in all) ..."] + lines[-6:]
         return "\n".join(lines)
@@ -299,11 +322,11 @@ class BackwardGraph:
 WEIGHTS = (2.0, -0.5, 1.5, 3.0, -2.0, 0.25)
 
 
-def graph_from(edges, data=None):
+def graph_from(edges, data=None, stale=(), output=-1):
     """A BackwardGraph from [(input nodes)] per node, with weights cycling through WEIGHTS."""
     counter = iter(range(10 ** 6))
     inputs = tuple(tuple((c, WEIGHTS[next(counter) % len(WEIGHTS)]) for c in children) for children in edges)
-    return BackwardGraph(inputs, tuple(data or (0.5 + 0.1 * i for i in range(len(edges)))))
+    return BackwardGraph(inputs, tuple(data or (0.5 + 0.1 * i for i in range(len(edges)))), tuple(stale), output)
 
 
 def chain(length):
@@ -341,6 +364,35 @@ def ladder(rungs, direct_first):
     return graph_from(edges)
 
 
+def same_data_same_inputs():
+    """c = a*b; d = a*b; out = c + d: two distinct nodes with equal data. A Value that compares (or
+    hashes) by data takes them for one in `visited` or in out's inputs."""
+    return graph_from([(), (), (0, 1), (0, 1), (2, 3)], data=[0.5, 1.5, 0.75, 0.75, 1.5])
+
+
+def same_data_unequal_depths():
+    """c = f(a, b) and e = f(f(b), a) hold the same data; out uses both."""
+    return graph_from([(), (), (0, 1), (1,), (3, 0), (2, 4)], data=[0.5, 1.5, 2.0, 3.0, 2.0, -1.0])
+
+
+def beside_another_output():
+    """x = f(a, b) is another output, holding the grad of an earlier x.backward(); backward() is
+    called on out = f(f(a), b): x shares out's inputs but is not in its graph."""
+    return graph_from([(), (), (0, 1), (0,), (3, 1)], stale=[0.0, 0.0, 1.0, 0.0, 0.0])
+
+
+def built_from_the_output():
+    """z = f(out) and w = f(z, a) are made from the output after it, and hold grads from earlier
+    backward() calls: a backward() from out must not touch them (nor let them touch out)."""
+    return graph_from([(), (), (0, 1), (2,), (3, 0)], stale=[0.0, 0.0, 0.0, 2.0, -1.0], output=2)
+
+
+def shared_at_unequal_depths():
+    """s = f(a, b); p = f(s); q = f(p, a); r = f(q); out = f(r, s, p): the interior nodes s and p
+    are used both near the output and far from it."""
+    return graph_from([(), (), (0, 1), (2,), (3, 0), (4,), (5, 2, 3)])
+
+
 FIXED_GRAPHS = {
     "a chain of 3 nodes": chain(3),
     "a diamond": diamond(),
@@ -351,12 +403,23 @@ FIXED_GRAPHS = {
     "one node with 50 inputs": wide(50),
     "a ladder of 40 unequal paths": ladder(40, True),
     "a ladder of 40 unequal paths, inputs in the other order": ladder(40, False),
+    "two nodes with equal data made from the same inputs (c = a*b; d = a*b; c + d)": same_data_same_inputs(),
+    "two nodes with equal data at unequal depths": same_data_unequal_depths(),
+    "an output beside another output that shares its inputs": beside_another_output(),
+    "an output with nodes made from it afterwards": built_from_the_output(),
+    "interior nodes shared at unequal depths": shared_at_unequal_depths(),
 }
+
+
+DATA = (0.5, 1.5, -1.0, 2.0)  # few values, so that distinct nodes often hold equal data
+STALE = (0.0, 1.0, -1.5, 2.0)
 
 
 @st.composite
 def backward_graphs(draw):
-    """Random DAGs: every node reachable from the output, shared inputs, weights not 1."""
+    """Random DAGs: every node up to the output reachable from it, shared inputs, weights not 1,
+    nodes with equal data; then maybe nodes outside the output's graph (other outputs, nodes made
+    from the output) holding gradients from an earlier backward()."""
     n_leaves = draw(st.integers(1, 4))
     edges = [()] * n_leaves
     for _ in range(draw(st.integers(1, 25))):
@@ -366,7 +429,12 @@ def backward_graphs(draw):
     dangling = tuple(i for i in range(len(edges) - 1) if i not in used)
     if dangling:
         edges.append(dangling + (len(edges) - 1,))
+    output = len(edges) - 1
+    for _ in range(draw(st.integers(0, 3))):
+        edges.append(tuple(draw(st.integers(0, len(edges) - 1)) for _ in range(draw(st.integers(1, 2)))))
     weights = draw(st.lists(st.sampled_from(WEIGHTS), min_size=sum(map(len, edges)), max_size=sum(map(len, edges))))
     it = iter(weights)
     inputs = tuple(tuple((c, next(it)) for c in children) for children in edges)
-    return BackwardGraph(inputs, tuple(0.5 + 0.1 * i for i in range(len(edges))))
+    data = draw(st.lists(st.sampled_from(DATA), min_size=len(edges), max_size=len(edges)))
+    stale = [0.0] * (output + 1) + [draw(st.sampled_from(STALE)) for _ in range(len(edges) - output - 1)]
+    return BackwardGraph(inputs, tuple(data), tuple(stale), output)

@@ -5,6 +5,7 @@ leaves whose grads may be pre-set, sets `out.grad` to an upstream gradient and c
 `out._backward()` once. The reference engine runs the same scenario for the expected answer.
 """
 import math
+import operator
 from dataclasses import dataclass
 from functools import cache
 from itertools import product
@@ -12,12 +13,11 @@ from itertools import product
 from hypothesis import strategies as st
 
 import micrograd_reference as reference
+from autograder import exercise
 from autograder.hidden.checks import close
 
-BINARY = ("add", "mul")
-UNARY = ("tanh", "exp", "relu")
-OPS = ("add", "mul", "pow", "tanh", "exp", "relu")
-SYMBOL = {"add": "+", "mul": "*"}
+OPS = tuple(op.part for op in exercise.OPS)
+BINARY = tuple(op.part for op in exercise.OPS if op.kind == "binary")
 NAMES = ("a", "b")
 
 
@@ -30,23 +30,22 @@ class Scenario:
     upstream: float
     exponent: object = None
 
+    @property
+    def row(self):
+        return exercise.op(self.op)
+
     def request(self):
         operands = [o if isinstance(o, int) else {"const": o[1]} for o in self.operands]
-        return dict(op=self.op, leaves=list(self.leaves), leaf_grads=list(self.leaf_grads), operands=operands,
-                    upstream=self.upstream, exponent=self.exponent)
+        return dict(op=self.op, method=self.row.method, kind=self.row.kind, leaves=list(self.leaves),
+                    leaf_grads=list(self.leaf_grads), operands=operands, upstream=self.upstream,
+                    exponent=self.exponent)
 
     def operand_values(self):
         return [self.leaves[o] if isinstance(o, int) else o[1] for o in self.operands]
 
     def expression(self):
-        a = NAMES[self.operands[0]]
-        if self.op in BINARY:
-            other = self.operands[1]
-            b = NAMES[other] if isinstance(other, int) else repr(other[1])
-            return f"{a} {SYMBOL[self.op]} {b}"
-        if self.op == "pow":
-            return f"{a} ** {self.exponent!r}"
-        return f"{a}.{self.op}()"
+        a, *other = [NAMES[o] if isinstance(o, int) else repr(o[1]) for o in self.operands]
+        return self.row.expression(a, *other, k=self.exponent)
 
     def code(self):
         """The case as the Python a student can paste and run."""
@@ -65,22 +64,20 @@ def evidence(scenario, got_grads, title):
                "got_grad": got if type(got) is float else repr(got)}
               for i, (x, got) in enumerate(zip(scenario.leaves, got_grads))]
     inputs = [NAMES[o] if isinstance(o, int) else repr(o[1]) for o in scenario.operands]
-    symbol = f"**{scenario.exponent}" if scenario.op == "pow" else SYMBOL.get(scenario.op, scenario.op)
-    output = {"name": "out", "op": symbol, "data": out, "inputs": inputs, "expected_grad": scenario.upstream,
-              "got_grad": scenario.upstream}
+    output = {"name": "out", "op": scenario.row.label(scenario.exponent), "data": out, "inputs": inputs,
+              "expected_grad": scenario.upstream, "got_grad": scenario.upstream}
     return {"kind": "graph", "title": title, "root": "out", "nodes": [*leaves, output]}
 
 
 def build(op, args, exponent=None):
     """`args[0] OP args[1]` (or `args[0] ** exponent`, `args[0].op()`) with the operands' own class."""
-    a = args[0]
-    if op == "add":
-        return a + args[1]
-    if op == "mul":
-        return a * args[1]
-    if op == "pow":
-        return a ** exponent
-    return getattr(a, op)()
+    row = exercise.op(op)
+    a, *other = (args[0], exponent) if row.kind == "power" else args
+    dunder = row.kind != "unary" and exercise.is_operator(row.method)
+    operator_function = getattr(operator, row.method, None) if dunder else None
+    if operator_function is not None:  # as `a + b` or `a ** k` would, reflected methods included
+        return operator_function(a, *other)
+    return getattr(a, row.method)(*other)
 
 
 def compare(scenario, got_grads):
@@ -110,15 +107,21 @@ def expected(scenario):
 
 def single_node(op):
     """Fresh leaves, upstream gradient not 1."""
-    leaves = {"add": (0.7, -1.3), "mul": (0.7, -1.3), "pow": (1.3,), "tanh": (0.7,), "exp": (0.7,), "relu": (0.7,)}[op]
-    return Scenario(op, leaves, (0.0,) * len(leaves), tuple(range(len(leaves))), -1.5, 3 if op == "pow" else None)
+    row = exercise.op(op)
+    leaves = row.single_node
+    return Scenario(op, leaves, (0.0,) * len(leaves), tuple(range(len(leaves))), -1.5, fixed_exponent(row, 0))
 
 
 def accumulating(op):
     """Leaf grads already hold something, as when a value is used in several places."""
-    leaves = {"add": (1.1, 0.4), "mul": (1.1, -0.4), "pow": (0.8,), "tanh": (-0.9,), "exp": (-0.3,), "relu": (-0.6,)}[op]
+    row = exercise.op(op)
+    leaves = row.accumulating
     grads = (0.25, -0.5)[:len(leaves)]
-    return Scenario(op, leaves, grads, tuple(range(len(leaves))), 2.5, -2 if op == "pow" else None)
+    return Scenario(op, leaves, grads, tuple(range(len(leaves))), 2.5, fixed_exponent(row, 1))
+
+
+def fixed_exponent(row, case):
+    return row.fixed_exponents[case] if row.kind == "power" else None
 
 
 def reused(op):
@@ -143,15 +146,15 @@ def signed(low, high):
     return st.tuples(st.sampled_from((1.0, -1.0)), st.floats(low, high)).map(lambda t: t[0] * t[1])
 
 
+@cache
+def drawn(inputs):
+    """A strategy for floats in `inputs` (an exercise.Inputs)."""
+    return signed(inputs.low, inputs.high) if inputs.signed else st.floats(inputs.low, inputs.high)
+
+
 UPSTREAM = signed(0.25, 4.0).filter(lambda g: abs(g - 1.0) > 0.1)
 LEAF_GRAD = st.one_of(st.just(0.0), signed(0.1, 3.0))
-DOMAIN = {  # safe inputs: no relu kink, no overflow, tanh where analytic forms agree to ~1e-14
-    "add": signed(0.0, 5.0), "mul": signed(0.0, 3.0), "tanh": signed(0.05, 3.0),
-    "exp": st.floats(-4.0, 4.0), "relu": signed(0.01, 5.0),
-}
-EXPONENTS = (2, 3, 4, -1, -2, 0.5, 1.5, 2.5)
 SHAPES = st.sampled_from(("two leaves", "same leaf", "constant"))
-POSITIVE_BASE, ANY_BASE = st.floats(0.2, 2.5), signed(0.2, 2.5)
 
 
 @cache
@@ -162,53 +165,32 @@ def scenarios(op):
 
 @st.composite
 def _scenarios(draw, op):
+    row = exercise.op(op)
     upstream = draw(UPSTREAM)
-    if op == "pow":
-        k = draw(st.sampled_from(EXPONENTS))
-        base = draw(POSITIVE_BASE if isinstance(k, float) else ANY_BASE)
+    if row.kind == "power":
+        k = draw(st.sampled_from(row.exponents))
+        base = draw(drawn(row.inputs.for_exponent(k)))
         return Scenario(op, (base,), (draw(LEAF_GRAD),), (0,), upstream, k)
-    if op in UNARY:
-        return Scenario(op, (draw(DOMAIN[op]),), (draw(LEAF_GRAD),), (0,), upstream)
+    domain = drawn(row.inputs)
+    if row.kind == "unary":
+        return Scenario(op, (draw(domain),), (draw(LEAF_GRAD),), (0,), upstream)
     shape = draw(SHAPES)
     if shape == "two leaves":
-        return Scenario(op, (draw(DOMAIN[op]), draw(DOMAIN[op])), (draw(LEAF_GRAD), draw(LEAF_GRAD)), (0, 1), upstream)
+        return Scenario(op, (draw(domain), draw(domain)), (draw(LEAF_GRAD), draw(LEAF_GRAD)), (0, 1), upstream)
     if shape == "same leaf":
-        return Scenario(op, (draw(DOMAIN[op]),), (draw(LEAF_GRAD),), (0, 0), upstream)
-    return Scenario(op, (draw(DOMAIN[op]),), (draw(LEAF_GRAD),), (0, ("const", draw(DOMAIN[op]))), upstream)
+        return Scenario(op, (draw(domain),), (draw(LEAF_GRAD),), (0, 0), upstream)
+    return Scenario(op, (draw(domain),), (draw(LEAF_GRAD),), (0, ("const", draw(domain))), upstream)
 
 
 # ---------------------------------------------------------------- recognising mistakes
 
-def _relu_slope(x):
-    return 1.0 if x > 0 else 0.0
+def explanations(op):
+    """(description, local derivatives (x, y, k) -> one per operand) for the op: the right one
+    first (described by ""), then the op's known mistakes, each seen in real student code."""
+    row = exercise.op(op)
+    return [("", exercise.derivatives(row.derivative)),
+            *((hint, exercise.derivatives(formulas)) for formulas, hint in row.mistakes)]
 
-
-# (description, local derivatives of out with respect to each operand) for each op;
-# the first entry is right, the others are mistakes seen in real student code.
-LOCAL = {
-    "add": [("", lambda x, y, k: (1.0, 1.0))],
-    "mul": [("", lambda x, y, k: (y, x)),
-            ("each operand gets its own value: d(a*b)/da is b.data, not a.data", lambda x, y, k: (x, y))],
-    "pow": [("", lambda x, y, k: (k * x ** (k - 1),)),
-            ("wrong exponent: the derivative of x**k is k * x**(k - 1), not k * x**k", lambda x, y, k: (k * x ** k,)),
-            ("wrong exponent: the derivative of x**k is k * x**(k - 1)", lambda x, y, k: (k * x ** (k - 2),)),
-            ("the factor k is missing: the derivative of x**k is k * x**(k - 1)", lambda x, y, k: (x ** (k - 1),))],
-    "tanh": [("", lambda x, y, k: (1 - math.tanh(x) ** 2,)),
-             ("`1 - t` instead of `1 - t**2`: the derivative of tanh is 1 - tanh(x)**2", lambda x, y, k: (1 - math.tanh(x),)),
-             ("the derivative is computed from the input x (1 - x**2) instead of the output t = tanh(x) (1 - t**2)",
-              lambda x, y, k: (1 - x ** 2,)),
-             ("`t**2` instead of `1 - t**2`", lambda x, y, k: (math.tanh(x) ** 2,))],
-    "exp": [("", lambda x, y, k: (math.exp(x),)),
-            ("the derivative is computed from the input x instead of the output: d/dx e**x is e**x, i.e. out.data",
-             lambda x, y, k: (x,)),
-            ("the derivative of exp is exp itself (out.data), not 1", lambda x, y, k: (1.0,)),
-            ("the power rule does not apply to e**x: its derivative is e**x itself", lambda x, y, k: (x * math.exp(x - 1),))],
-    "relu": [("", lambda x, y, k: (_relu_slope(x),)),
-             ("relu's slope is 1 for a positive input and 0 otherwise; it is not out.data", lambda x, y, k: (max(x, 0.0),)),
-             ("relu's slope is 0 for a negative input, not 1", lambda x, y, k: (1.0,)),
-             ("relu's slope is 1 for a positive input and 0 for a negative one, not the other way round",
-              lambda x, y, k: (1.0 - _relu_slope(x),))],
-}
 
 OVERWRITES = ("you assign the gradient (`=`) instead of adding to it (`+=`): a value used in several places "
               "must collect every contribution")
@@ -216,22 +198,50 @@ NO_UPSTREAM = ("you do not multiply by `out.grad`: the chain rule multiplies the
                "gradient arriving from above")
 ONLY = {(0,): "only the first operand's grad is updated; the other operand needs its share too",
         (1,): "only the second operand's grad is updated; `self.grad` needs its share too"}
+INPUT_GRAD = {frozenset({0}): "`self.grad`", frozenset({1}): "`other.grad`",
+              frozenset({0, 1}): "`self.grad` and `other.grad`"}
+UPSTREAM_FROM_INPUT = (" in place of `out.grad`: the chain rule multiplies the local derivative by the gradient of the "
+                       "op's output, not of an input")
 INEXACT = ("close to the exact gradient but not equal to it (the check allows a relative error of 1e-12): is the "
            "derivative estimated numerically, by finite differences? Compute it from its formula")
 
 
 def predict(scenario, local, accumulate, upstream, targets):
     """Leaf grads that a _backward with these traits would produce; `accumulate` holds, per
-    operand line, whether that line adds (`+=`) or assigns (`=`)."""
+    operand line, whether that line adds (`+=`) or assigns (`=`); `upstream`, per operand line,
+    what it multiplies by: "out" (out.grad), "one" (nothing) or the position of the operand whose
+    grad it reads instead (0 for self, 1 for other), as it stands when that line runs."""
     x, *rest = scenario.operand_values()
     derivatives = local(x, rest[0] if rest else None, scenario.exponent)
     grads = list(scenario.leaf_grads)
-    g = scenario.upstream if upstream else 1.0
     for position, operand in enumerate(scenario.operands):
         if isinstance(operand, int) and position in targets:
-            contribution = derivatives[position] * g
+            contribution = derivatives[position] * upstream_value(scenario, upstream[position], grads)
             grads[operand] = grads[operand] + contribution if accumulate[position] else contribution
     return grads
+
+
+def upstream_value(scenario, source, grads):
+    if source == "out":
+        return scenario.upstream
+    if source == "one":
+        return 1.0
+    operand = scenario.operands[source]
+    return grads[operand] if isinstance(operand, int) else 0.0  # a number operand is a new Value: grad 0
+
+
+def upstream_choices(n):
+    """What each of n operand lines may multiply by: out.grad in all, nothing in all, or an
+    input's grad in some (out.grad in the others)."""
+    wrong = [sources for sources in product(("out", *range(n)), repeat=n) if sources != ("out",) * n]
+    return [("out",) * n, ("one",) * n, *wrong]
+
+
+def upstream_trait(sources):
+    if sources[0] == "one":
+        return [NO_UPSTREAM]
+    read = frozenset(s for s in sources if s != "out")
+    return [INPUT_GRAD[read] + UPSTREAM_FROM_INPUT] if read else []
 
 
 def _near(a, b):
@@ -254,23 +264,24 @@ def diagnose(scenario, got, evidence=()):
     must explain them too. It tells apart mistakes that one case cannot: at a positive input, a
     relu slope the wrong way round changes no gradient, which `a.relu()` at a negative input shows.
     A `_backward` that changes no gradient at all for another reason is `unchanged_cause`'s to name;
-    from one such case alone nothing is named: it fits too many causes.
+    from cases that all changed nothing, nothing is named: they fit too many causes.
     """
-    if not evidence and list(got) == list(scenario.leaf_grads):
-        return None
     observations = [(scenario, got), *evidence]
+    if all(list(g) == list(case.leaf_grads) for case, g in observations):
+        return None
     n = len(scenario.operands)
     all_targets = tuple(range(n))
-    if _explains(scenario, got, LOCAL[scenario.op][0][1], (True,) * n, True, all_targets):
+    known = explanations(scenario.op)
+    if _explains(scenario, got, known[0][1], (True,) * n, ("out",) * n, all_targets):
         return INEXACT  # every mistake below is then as near as the right answer: none explains it
     candidates = []
     target_choices = [all_targets] + ([(0,), (1,)] if n == 2 else [])
     line_choices = list(product((True, False), repeat=n))  # `+=` or `=` on each operand's line
     for (index, (text, local)), accumulate, upstream, targets in product(
-            enumerate(LOCAL[scenario.op]), line_choices, (True, False), target_choices):
+            enumerate(known), line_choices, upstream_choices(n), target_choices):
         traits = [text] if index else []
         traits += [] if all(accumulate) else [OVERWRITES]
-        traits += [] if upstream else [NO_UPSTREAM]
+        traits += upstream_trait(upstream)
         traits += [] if targets == all_targets else [ONLY[targets]]
         if traits and all(_explains(case, g, local, accumulate, upstream, targets) for case, g in observations):
             candidates.append(traits)

@@ -20,8 +20,16 @@ ORDER_HINT = ("build a topological order depth-first (visit a node's inputs firs
               "them), then call _backward walking that list in reverse")
 
 
-def order_problems(graph, calls):
-    """What is wrong with the sequence of _backward calls, in words; [] when nothing is."""
+OUTSIDE = ("walk only the nodes that the output reaches through the inputs each node keeps (`_prev`), not every "
+           "Value ever made")
+SAME_DATA = ("Value seems to compare (`__eq__`) or hash (`__hash__`) nodes by their data, so `visited` or a set of "
+             "inputs takes distinct nodes with equal data for one; tell nodes apart by identity (keep the `__eq__` "
+             "and `__hash__` of `object`)")
+
+
+def order_problems(graph, calls, equal_by_data=False):
+    """What is wrong with the sequence of _backward calls, in words; [] when nothing is.
+    `equal_by_data`: two new Values holding the same number compare equal (the worker's word)."""
     if not calls:
         return ["backward() did not call any node's _backward"]
     counts = Counter(calls)
@@ -30,11 +38,17 @@ def order_problems(graph, calls):
         listed = ", ".join(f"{name(i)} {counts[i]} times" for i in sorted(twice)[:5])
         return [f"some nodes were processed more than once ({listed}): keep a `visited` set so each node "
                 "enters the topological order once"]
-    inner = [i for i in range(len(graph.inputs)) if not graph.is_leaf(i)]
+    in_graph = graph.reachable()
+    outside = sorted(i for i in counts if i not in in_graph)
+    if outside:
+        return [f"backward() ran the _backward of {', '.join(name(i) for i in outside[:5])}, outside the graph of "
+                f"{name(graph.root)}: {OUTSIDE}"]
+    inner = [i for i in sorted(in_graph) if not graph.is_leaf(i)]
     never = [i for i in inner if counts[i] == 0]
     if never:
-        return [f"the _backward of {', '.join(name(i) for i in never[:5])} never ran: the order must hold "
-                "every node reachable from the output"]
+        merged = same_data_problem(graph, never, counts) if equal_by_data else ""
+        return [merged or f"the _backward of {', '.join(name(i) for i in never[:5])} never ran: the order must hold "
+                          "every node reachable from the output"]
     first = {node: n for n, node in reversed(list(enumerate(calls)))}
     early = [(child, user) for user in inner for child, _ in graph.inputs[user]
              if not graph.is_leaf(child) and first[child] < first[user]]
@@ -48,12 +62,24 @@ def order_problems(graph, calls):
             f"gradient on: {ORDER_HINT}"]
 
 
+def same_data_problem(graph, never, counts):
+    """For a Value whose instances compare equal by data: when every node whose _backward never
+    ran holds the same data as one whose _backward did, they were taken for one; "" otherwise."""
+    twins = [(i, next((j for j in counts if graph.data[j] == graph.data[i]), None)) for i in never]
+    if not all(j is not None for _, j in twins):
+        return ""
+    i, j = twins[0]
+    return (f"the _backward of {name(i)} never ran, while that of {name(j)}, which holds the same data "
+            f"({graph.data[i]:g}), did: {SAME_DATA}")
+
+
 def seed_problem(graph, grads, expected):
     root = grads[graph.root]
     if root == 0.0:
         return "the output's grad was never set to 1: set `self.grad = 1` before walking the graph"
-    if root == 1.0 and all(g == 0.0 for i, g in enumerate(grads) if i != graph.root) \
-            and any(e != 0.0 for i, e in enumerate(expected) if i != graph.root):
+    in_graph = graph.reachable()
+    if root == 1.0 and all(g == 0.0 for i, g in enumerate(grads) if i != graph.root and i in in_graph) \
+            and any(e != 0.0 for i, e in enumerate(expected) if i != graph.root and i in in_graph):
         return "no gradient reached the inputs: set `self.grad = 1` before calling any _backward, not after"
     if not close(root, 1.0):
         return f"the output's grad should be 1 after backward(), it is {show(root)}"
@@ -63,7 +89,7 @@ def seed_problem(graph, grads, expected):
 def check_backward(student, graph, what):
     got = graph.in_node_order(student.backward(**graph.request()))
     expected = graph.expected_grads()
-    problems = order_problems(graph, got.calls)
+    problems = order_problems(graph, got.calls, got.equal_by_data)
     seed = seed_problem(graph, got.grads, expected)
     wrong = [i for i, (g, e) in enumerate(zip(got.grads, expected)) if not close(g, e, scale=abs(e))]
     if problems or seed or wrong:

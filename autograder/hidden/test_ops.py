@@ -1,4 +1,4 @@
-"""Parts add, mul, pow, tanh, exp, relu: each op's `_backward` on a single node.
+"""The op parts (one per row of autograder/exercise.py): each op's `_backward` on a single node.
 
 Every case calls `out._backward()` once with an upstream gradient other than 1 (so a missing
 `* out.grad` shows); some pre-set the inputs' grads (so `=` instead of `+=` shows) or use one
@@ -46,17 +46,16 @@ def likely_mistake(student, scenario, got):
 
     A `_backward` that changed no gradient is first taken apart (how `out` was built, what its
     `_backward` is, returned and wrote): that names mistakes that no gradient formula explains.
-    Otherwise the leaf grads are matched against known wrong formulas, with the op's other fixed
-    cases as more evidence when one case fits several (when nothing changed, it always does: a
+    Otherwise the leaf grads are matched against known wrong formulas, which must explain the op's
+    fixed cases too: one case may fit several mistakes (when nothing changed, it always does: a
     `_backward` that does nothing at all fits a relu slope the wrong way round at a positive
-    input)."""
+    input), or fit one that the others refute (`other.grad` read where `out.grad` belongs looks,
+    on fresh inputs, like only the first operand updated)."""
     if not got.changed:
         cause = structural_cause(student, scenario)
         if cause is not None:
             return cause[0], [cause[1]]
-    diagnosis = scenarios.diagnose(scenario, got.leaf_grads)
-    if diagnosis is None:  # several mistakes may fit one case: the op's fixed cases can tell them apart
-        diagnosis = scenarios.diagnose(scenario, got.leaf_grads, answers(student, scenario.op))
+    diagnosis = scenarios.diagnose(scenario, got.leaf_grads, answers(student, scenario.op))
     return (diagnosis, diagnosis.split("; and ")) if diagnosis else ("", [])
 
 

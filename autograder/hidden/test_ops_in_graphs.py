@@ -1,4 +1,4 @@
-"""Parts add, mul, pow, tanh, exp, relu again: each op's `_backward` inside generated DAGs.
+"""The op parts again (autograder/exercise.py): each op's `_backward` inside generated DAGs.
 
 Only the nodes of the op under test are the student's (built with the student's operator,
 keeping the student's `_backward`); the grader supplies every other node and walks the graph
@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from autograder import exercise
 from autograder.hidden import graphs, scenarios
 from autograder.hidden.checks import GRADING, close, expected_got, fail, per_part, show
 from autograder.hidden.graphs import name
@@ -27,10 +28,11 @@ def grader_closures(program, evaluated):
 def node_as_scenario(program, index, data, step):
     """The node's _backward call as a single-node Scenario (so its mistakes can be named)."""
     op, *rest = program.instructions[index]
+    power = exercise.op(op).kind == "power"
     distinct = sorted(set(program.operands(index)))
-    operands = tuple(distinct.index(r) if isinstance(r, int) else r for r in (rest[:1] if op == "pow" else rest))
+    operands = tuple(distinct.index(r) if isinstance(r, int) else r for r in (rest[:1] if power else rest))
     return scenarios.Scenario(op, tuple(data[i] for i in distinct), tuple(step.before), operands, step.out_grad,
-                              rest[1] if op == "pow" else None)
+                              rest[1] if power else None)
 
 
 def check_values(program, evaluated, got):

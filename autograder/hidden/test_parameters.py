@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from autograder.grading.feedback import NN_NAMES, names_in, near_miss
 from autograder.hidden.checks import fail
 
 pytestmark = pytest.mark.part("parameters")
@@ -34,7 +35,7 @@ def shape_problem(got, nin, nouts):
             "did the given MLP, Layer or Neuron code change?")
 
 
-def problems(got, nin, nouts):
+def problems(got, nin, nouts, loaded=None):
     total = len(got.walk)
     shape = shape_problem(got, nin, nouts)
     if shape:
@@ -63,10 +64,21 @@ def problems(got, nin, nouts):
         found.append("some parameters appear more than once")
     missing = [i for i in range(total) if i not in counts]
     if missing and not (nested or others):  # else they may well be in there, as lists or numbers
-        found.append(describe_missing(got.walk, missing, total))
+        found.append((not indices and misspelt_parameters(loaded)) or describe_missing(got.walk, missing, total))
     if found:
         found.append(f"MLP({nin}, {nouts}) has {total} weights and biases; parameters() returned {got.length} items")
     return found
+
+
+def misspelt_parameters(loaded):
+    """When parameters() returned nothing of the network: a class of it with a method named
+    nearly `parameters` (the given Module.parameters(), which returns [], runs in its place)."""
+    for owner in ("MLP", "Layer", "Neuron"):
+        found = near_miss("parameters", names_in(loaded, f"{owner.lower()}_attributes"), NN_NAMES)
+        if found:
+            return (f"it returned none of the network's weights and biases, and {owner} has a method `{found}`: a "
+                    "misspelt `parameters`? Python calls only a method named `parameters`")
+    return ""
 
 
 def describe_missing(walk, missing, total):
@@ -90,6 +102,6 @@ def describe_missing(walk, missing, total):
 @pytest.mark.parametrize("nin, nouts", NETWORKS, ids=[f"MLP({nin}, {nouts})" for nin, nouts in NETWORKS])
 def test_parameters(student, nin, nouts):
     got = student.parameters(nin, nouts)
-    found = problems(got, nin, nouts)
+    found = problems(got, nin, nouts, student.loaded)
     if found:
         fail(f"MLP({nin}, {nouts}).parameters():", *(f"  {line}" for line in found))

@@ -55,7 +55,7 @@ from autograder.grading.session import grade_safely
 from autograder.sandbox.isolation import detect
 
 CELL_PREFIX = "part-"  # the grade_id of the cell that holds rubric part `add` is `part-add`
-GRADED_NOTEBOOK = "grading.ipynb"
+GRADED_NOTEBOOK = release.GRADED_NOTEBOOK
 INTRO = """\
 # What is graded, and for how much
 
@@ -226,7 +226,7 @@ class ReleaseStudentFiles(SandboxedGrading):
             if part_id in seen or cell.cell_type != "code":
                 raise ConfigurationError(f"{notebook}: the cell {cell_id(part_id)} must be one code cell")
             seen.add(part_id)
-            part = rubric.part(part_id)
+            part = rubric_part(rubric, part_id, notebook)
             points = cell.metadata["nbgrader"].get("points")
             if points is not None and float(points) != part.points:
                 self.log.warning("%s: %s is worth %s points in the notebook and %g in the rubric; the rubric's "
@@ -351,7 +351,7 @@ class GradeInSandbox(SandboxedGrading):
                 continue
             if cell.cell_type != "code":
                 raise ConfigurationError(f"{notebook.name}: the graded cell {cell.name} must be a code cell")
-            if cell.max_score != rubric.part(part_id).points:
+            if cell.max_score != rubric_part(rubric, part_id, notebook.name).points:
                 raise ConfigurationError(
                     f"{notebook.name}: the cell {cell.name} is worth {cell.max_score:g} points in the gradebook "
                     f"and part {part_id} {rubric.part(part_id).points:g} in the rubric; run "
@@ -363,6 +363,17 @@ class GradeInSandbox(SandboxedGrading):
             raise ConfigurationError(f"assignment {assignment.name}: no graded cell for the rubric parts "
                                      f"{', '.join(missing)} ({', '.join(map(cell_id, missing))})")
         return cells
+
+
+def rubric_part(rubric, part_id, notebook):
+    """The rubric's part `part_id`, which a graded cell of `notebook` holds; a clear error if the
+    rubric does not grade that part."""
+    if part_id not in {part.id for part in rubric.parts}:
+        raise ConfigurationError(
+            f"{notebook}: the graded cell {cell_id(part_id)} is for part {part_id}, which the rubric does not grade; "
+            f"write {GRADED_NOTEBOOK} from the rubric with `autograder release --rubric FILE`, then run "
+            "`nbgrader generate_assignment` again")
+    return rubric.part(part_id)
 
 
 def course_directory(configurable):

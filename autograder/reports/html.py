@@ -190,8 +190,9 @@ def _draw_node(graph, ids, node, is_root):
     me = ids[node["name"]]
     graph.node(me, _node_label(node, wrong, is_root), shape="plain")
     if node.get("op") not in (None, "", "leaf"):  # a leaf's op: "" as in micrograd, or "leaf"
-        graph.node(f"{me}op", f'<{_dot_text(node["op"])}>', shape="circle", width="0.36", fixedsize="shape",
-                   fontsize="13", color=COLORS["right"])
+        # a small circle, widened into an oval around a longer name ("sigmoid", "**-0.5")
+        graph.node(f"{me}op", f'<{_dot_text(node["op"])}>', shape="ellipse", width="0.36", height="0.36",
+                   margin="0.04,0.02", fontsize="13", color=COLORS["right"])
         graph.edge(f"{me}op", me)
         for name in node.get("inputs", ()):
             if name in ids:

@@ -29,6 +29,7 @@ class OpResult:
 class BackwardResult:
     calls: list
     grads: list
+    equal_by_data: bool = False  # two new Values holding the same number compare equal; for feedback only
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ class ReferenceTransport:
 
     def __init__(self, probes):
         self.probes = probes
-        self.loaded = {"value_attributes": [], "engine_names": [], "nn_loaded": True, "nn_error": None}
+        self.loaded = {"value_attributes": [], "instance_attributes": [], "engine_names": [], "mlp_attributes": [],
+                       "layer_attributes": [], "neuron_attributes": [], "nn_loaded": True, "nn_error": None}
         self.requests = []
 
     def call(self, operation, args):
@@ -201,16 +203,18 @@ class StudentCode:
     def call(self, operation, **args):
         return self.transport.call(operation, args)
 
-    def op(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
-        args = dict(op=op, leaves=leaves, leaf_grads=leaf_grads, operands=operands, upstream=upstream)
+    def op(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
+        args = dict(op=op, method=method, kind=kind, leaves=leaves, leaf_grads=leaf_grads, operands=operands,
+                    upstream=upstream)
         if exponent is not None:
             args["exponent"] = exponent
         value = self.call("op", **args)
         return OpResult(decode_number(value.get("out")), numbers(value.get("leaf_grads"), len(leaves)),
                         value.get("changed") is True)
 
-    def anatomy(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
-        args = dict(op=op, leaves=leaves, leaf_grads=leaf_grads, operands=operands, upstream=upstream)
+    def anatomy(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
+        args = dict(op=op, method=method, kind=kind, leaves=leaves, leaf_grads=leaf_grads, operands=operands,
+                    upstream=upstream)
         if exponent is not None:
             args["exponent"] = exponent
         value = self.call("anatomy", **args)
@@ -230,10 +234,11 @@ class StudentCode:
 
     def backward(self, nodes, root):
         value = self.call("backward", nodes=nodes, root=root)
-        return BackwardResult(ints(value.get("calls"), len(nodes)), numbers(value.get("grads"), len(nodes)))
+        return BackwardResult(ints(value.get("calls"), len(nodes)), numbers(value.get("grads"), len(nodes)),
+                              value.get("equal_by_data") is True)
 
-    def graph(self, program, seed, closures):
-        value = self.call("graph", program=program, seed=seed, closures=closures)
+    def graph(self, program, seed, closures, method, kind):
+        value = self.call("graph", program=program, seed=seed, closures=closures, method=method, kind=kind)
         steps = []
         for step in value.get("steps") if isinstance(value.get("steps"), list) else []:
             if not isinstance(step, dict) or type(step.get("node")) is not int or not 0 <= step["node"] < len(program):

@@ -8,6 +8,7 @@ going back is plain data: numbers pass through `number()`, text through `safe_te
 import builtins
 import importlib
 import importlib.util
+import operator
 import os
 import random
 import sys
@@ -88,11 +89,19 @@ def where_in_submission(tb):
     found = ""
     while tb is not None:
         code = tb.tb_frame.f_code
-        path = os.path.abspath(code.co_filename)
-        if path.startswith(Submission.root + os.sep):
-            found = f"{os.path.relpath(path, Submission.root)}, line {tb.tb_lineno}, in {code.co_name}"
+        path = in_submission(code.co_filename)
+        if path:
+            found = f"{path}, line {tb.tb_lineno}, in {code.co_name}"
         tb = tb.tb_next
     return found
+
+
+def in_submission(filename):
+    """A file's path relative to the submission, or "" for one outside it (or `<frozen ...>`)."""
+    if type(filename) is not str or filename.startswith("<"):
+        return ""
+    path = os.path.abspath(filename)
+    return os.path.relpath(path, Submission.root) if path.startswith(Submission.root + os.sep) else ""
 
 
 def failure_from(error, kind="student"):
@@ -102,12 +111,23 @@ def failure_from(error, kind="student"):
         kind = "not_implemented"
     message = safe_text(lambda: error)
     if isinstance(error, SyntaxError):
-        message = f"{os.path.basename(error.filename or '?')}, line {error.lineno}: {error.msg}"
+        return syntax_failure(error, kind)
     if isinstance(error, (SystemExit, KeyboardInterrupt)):
         message = f"{type_name(error)} raised: student code may not exit or interrupt the grader"
     if isinstance(error, RecursionError):
         message = "maximum recursion depth exceeded (a recursive function that never stops, or a very deep graph)"
     return Failure(kind, message, type_name(error), where_in_submission(error.__traceback__))
+
+
+def syntax_failure(error, kind):
+    """A file Python cannot read: where in the submission, and which Python read it (a student on a
+    newer one may be writing syntax it does not know)."""
+    file = in_submission(error.filename) or os.path.basename(safe_text(lambda: error.filename or "?"))
+    where = f"{file}, line {error.lineno}"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    message = (f"{where}: {safe_text(lambda: error.msg)} (grading runs Python {version}; syntax that only a later "
+               "Python accepts fails here)")
+    return Failure(kind, message, type_name(error), where)
 
 
 # ---------------------------------------------------------------- load
@@ -124,20 +144,31 @@ def load(layout, root):
     value_class = getattr(engine, "Value", None)
     if not isinstance(value_class, type):
         raise Failure("missing", "engine.py defines no class named Value", "", "engine.py")
-    nn_failure, mlp_class = None, None
+    nn_failure, nn = None, None
     try:
         nn = importlib.import_module(prefix + "nn")
-        mlp_class = getattr(nn, "MLP", None) or getattr(engine, "MLP", None)
     except BaseException as error:
         nn_failure = failure_from(error, "load")
-        mlp_class = getattr(engine, "MLP", None)
+    network = {name: getattr(nn, name, None) or getattr(engine, name, None) for name in ("MLP", "Layer", "Neuron")}
+    mlp_class = network["MLP"]
     reply = {
         "value_attributes": public_names(value_class),
+        "instance_attributes": instance_names(value_class),
         "engine_names": public_names(engine),
+        **{f"{name.lower()}_attributes": public_names(cls) if isinstance(cls, type) else []
+           for name, cls in network.items()},
         "nn_loaded": nn_failure is None,
         "nn_error": None if nn_failure is None else nn_failure.as_data(),
     }
     return Probes(value_class, mlp_class, nn_failure), reply
+
+
+def instance_names(value_class):
+    """The attribute names of a new Value of its own (`grad`, `_prev`, ...): evidence for a did-you-mean."""
+    try:
+        return list(attributes(value_class(1.0)))[:MAX_NAMES]
+    except BaseException:
+        return []
 
 
 def public_names(obj):
@@ -151,9 +182,11 @@ def public_names(obj):
 
 # ---------------------------------------------------------------- the probes
 
-BINARY = {"add": "__add__", "mul": "__mul__"}
-UNARY = {"tanh": "tanh", "exp": "exp", "relu": "relu"}
-METHODS = {**BINARY, "pow": "__pow__", **UNARY}
+# An op comes with its method name and kind ("binary", "unary" or "power": a constant exponent);
+# the exercise's list of ops is the grader's (autograder/exercise.py), never the worker's.
+KINDS = ("binary", "unary", "power")
+OPERATORS = {name: function for name, function in vars(operator).items()  # __add__, __pow__, ...: what `a + b` calls
+             if name.startswith("__") and type(function) is type(len)}
 MISSING = object()
 
 
@@ -167,10 +200,13 @@ def code_of(function):
 
 
 def attributes(obj):
-    """{name: value} of an object's own attributes (its __dict__ or its slots), bounded."""
+    """{name: value} of an object's own attributes (its __dict__ and its slots), bounded."""
     try:
         own = getattr(obj, "__dict__", None)
-        names = list(own) if type(own) is dict else [n for c in type(obj).__mro__ for n in getattr(c, "__slots__", ())]
+        names = list(own) if type(own) is dict else []
+        for cls in type(obj).__mro__:
+            slots = cls.__dict__.get("__slots__", ())
+            names += [slots] if type(slots) is str else [n for n in slots if n not in ("__dict__", "__weakref__")]
         return {str.__str__(n)[:60]: getattr(obj, n, MISSING) for n in names[:50] if type(n) is str}
     except Exception:
         return {}
@@ -194,24 +230,29 @@ def set_grad(value, grad):
         "each gradient in `.grad`, as the given Value.__init__ does"))
 
 
-def inputs_of(value):
-    """The nodes in value._prev (a set, tuple or list), or None if it has none to read."""
+def inputs_of(value, attribute="_prev"):
+    """The nodes in value.<attribute> (a set, tuple or list), or None if it has none to read."""
     try:
-        prev = getattr(value, "_prev", None)
+        prev = getattr(value, attribute, None)
         return None if prev is None else list(iter(prev))[:1000]
     except Exception:
         return None
 
 
+def unwrapped(function):
+    """The function a decorator (functools.wraps) wrapped, a few levels deep."""
+    for _ in range(5):
+        inner = getattr(function, "__wrapped__", None)
+        if inner is None:
+            break
+        function = inner
+    return function
+
+
 def assigns_backward_inside(method):
     """Whether a function nested in `method` (its inner _backward) sets an attribute `_backward`
     itself: `out._backward = _backward` indented into the function it attaches."""
-    for _ in range(5):
-        inner = getattr(method, "__wrapped__", None)
-        if inner is None:
-            break
-        method = inner
-    code = code_of(method)
+    code = code_of(unwrapped(method))
     nested = [c for c in code.co_consts if type(c) is CodeType] if code is not None else []
     for _ in range(4):
         if any("_backward" in c.co_names for c in nested):
@@ -220,11 +261,138 @@ def assigns_backward_inside(method):
     return False
 
 
+# ---------------------------------------------------------------- how a Value keeps its inputs
+
+# Names of the constructor parameter that takes a node's inputs, without underscores and case
+CHILDREN_NAMES = frozenset({"children", "child", "childs", "kids", "prev", "previous", "parents", "parent", "inputs",
+                            "operands", "sources", "srcs", "deps", "dependencies", "predecessors", "preds",
+                            "ancestors", "nodes"})
+VARARGS = 0x04  # the code flag of a function that takes *args (inspect.CO_VARARGS)
+
+
+def children_parameter(init):
+    """(name, position, kind) of the parameter of a Value's `__init__` that takes a node's
+    inputs, found by its name; position counts the parameters after self; kind is "positional",
+    "keyword" (keyword-only) or "star" (*children). None when no parameter has such a name.
+    Read from the code object, as a @dataclass's generated __init__ has one too."""
+    code = code_of(unwrapped(init))
+    if code is None:
+        return None
+    names, count = code.co_varnames, code.co_argcount
+    for position, name in enumerate(names[2:count], start=1):  # after self and data
+        if is_children_name(name):
+            return None if position < code.co_posonlyargcount else (name, position, "positional")
+    star = names[count + code.co_kwonlyargcount] if code.co_flags & VARARGS else None
+    if star is not None and is_children_name(star):
+        return star, count - 1, "star"
+    keyword = [name for name in names[count:count + code.co_kwonlyargcount] if is_children_name(name)]
+    return (keyword[0], None, "keyword") if keyword else None
+
+
+def is_children_name(name):
+    return type(name) is str and name.replace("_", "").lower() in CHILDREN_NAMES
+
+
+def holds_all(kept, items):
+    """Whether `kept` is a collection (of a type handed.KEPT lists) of `items` and nothing else,
+    each of them present, by identity."""
+    if type(kept) not in handed.KEPT:
+        return False
+    members = list(kept)
+    return all(any(m is item for item in items) for m in members) and \
+        all(any(m is item for m in members) for item in items)
+
+
+class Children:
+    """How the submission's Value keeps a node's inputs, learned once: the constructor's own
+    parameter for them where its signature names one (`_children`, `_prev`, `parents`, ... at any
+    position), and the attributes it keeps them in, of whatever collection type. Where the
+    signature tells nothing, a node built by the submission's own `+` (or `*`) shows the
+    attributes, and nodes are built as leaves that are given their inputs there."""
+
+    def __init__(self, value_class):
+        self.Value = value_class
+        self.parameter = children_parameter(getattr(value_class, "__init__", None))
+        self.built_by_constructor = False
+        self._kept = None  # [(attribute, collection type)], once learned
+
+    def kept(self):
+        """[(attribute name, collection type)] where a node keeps its inputs."""
+        if self._kept is None:
+            try:
+                self._kept = self._learn()
+            except Failure as failure:
+                self._kept = failure
+        if isinstance(self._kept, Failure):
+            raise self._kept
+        return self._kept
+
+    def attribute_names(self):
+        """The attributes that hold a node's inputs, or `_prev` if that cannot be learned."""
+        try:
+            return [name for name, _ in self.kept()] or ["_prev"]
+        except Exception:
+            return ["_prev"]
+
+    def inputs(self, value):
+        """The nodes `value` keeps as its inputs, or None if it has none to read."""
+        for name in self.attribute_names():
+            found = inputs_of(value, name)
+            if found is not None:
+                return found
+        return None
+
+    def _learn(self):
+        a, b = self.Value(2.0), self.Value(3.0)
+        builds = (lambda: a + b, lambda: a * b)
+        if self.parameter is not None:
+            builds = (lambda: self._construct(5.0, (a, b)), *builds)
+        for n, build in enumerate(builds):
+            try:
+                kept = kept_in(build(), (a, b))
+            except Exception:
+                continue
+            if kept:
+                self.built_by_constructor = self.parameter is not None and n == 0
+                return kept
+        raise Failure("bad_output", "the grader could not tell where a Value keeps its inputs: neither a node made "
+                                    "with them (by the parameter of Value.__init__ for them, `_children` in the given "
+                                    "code) nor `a + b` keeps a and b in a set, list or tuple (the given code keeps "
+                                    "them in `_prev`)")
+
+    def _construct(self, x, children):
+        name, _, kind = self.parameter
+        if kind == "star":
+            return self.Value(x, *children)
+        return self.Value(x, **{name: tuple(children)})
+
+    def build(self, x, children):
+        """A node holding `x` whose inputs are `children`, kept in the grader's order."""
+        kept = self.kept()
+        if self.built_by_constructor:
+            value = self._construct(x, children)
+            for name, _ in kept:
+                ordered = handed.in_order(getattr(value, name, None), list(children))
+                if ordered is not None:
+                    setattr(value, name, ordered)
+            return value
+        value = self.Value(x)
+        for name, kind in kept:
+            setattr(value, name, handed.as_kind(kind, list(children)))
+        return value
+
+
+def kept_in(node, items):
+    """[(attribute, collection type)] of `node`'s attributes that hold exactly `items`."""
+    return [(name, type(kept)) for name, kept in attributes(node).items() if holds_all(kept, items)]
+
+
 class Probes:
     """The requests a worker answers, on one submission's (or the reference's) classes."""
 
     def __init__(self, value_class, mlp_class=None, nn_failure=None):
         self.Value, self.MLP, self.nn_failure = value_class, mlp_class, nn_failure
+        self.children = Children(value_class)
 
     def handlers(self):
         return {"op": self.op, "backward": self.backward, "graph": self.graph, "parameters": self.parameters,
@@ -241,34 +409,33 @@ class Probes:
             raise self.nn_failure or Failure("missing", "no class named MLP (expected in nn.py)")
 
     def new_value(self, x, children=()):
-        return self.Value(x, tuple(children)) if children else self.Value(x)
+        return self.children.build(x, children) if children else self.Value(x)
 
     def check_is_value(self, out, what):
         if not isinstance(out, self.Value):
             raise Failure("bad_output", f"{what} returned a {type_name(out)}, not a Value")
 
-    def apply_op(self, name, operands, exponent=None):
-        """Build one node with the student's own operator."""
-        a = operands[0]
-        if name in BINARY:
-            self.need_value_method(BINARY[name])
-            return a + operands[1] if name == "add" else a * operands[1]
-        if name == "pow":
-            self.need_value_method("__pow__")
-            return a ** exponent
-        if name in UNARY:
-            self.need_value_method(UNARY[name])
-            return getattr(a, UNARY[name])()
-        raise Failure("bad_request", f"unknown op {name!r}")
+    def apply_op(self, method, kind, operands, exponent=None):
+        """Build one node with the student's own method: a binary or power dunder through the
+        operator module, exactly as `a + b` or `a ** k` (Python's reflected fallback included),
+        any other method called on the first operand (`a.tanh()`, `a.max(b)`)."""
+        if kind not in KINDS or type(method) is not str:
+            raise Failure("bad_request", f"unknown op: method {method!r} of kind {kind!r}")
+        self.need_value_method(method)
+        a, *other = [operands[0], exponent] if kind == "power" else operands
+        if kind != "unary" and method in OPERATORS:
+            return OPERATORS[method](a, *other)
+        return getattr(a, method)(*other)
 
     # -- one primitive op, one node
 
-    def op(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
+    def op(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
+        """`op` names the op (the rubric part) in messages; `method` and `kind` say how to build it."""
         values = [self.new_value(x) for x in leaves]
         for value, grad in zip(values, leaf_grads):
             set_grad(value, grad)
         args = [values[i] if type(i) is int else i["const"] for i in operands]
-        out = self.apply_op(op, args, exponent)
+        out = self.apply_op(method, kind, args, exponent)
         self.check_is_value(out, op)
         set_grad(out, upstream)
         backward_fn = out._backward
@@ -284,7 +451,7 @@ class Probes:
 
     # -- why an op's _backward changed no gradient: evidence for the diagnosis, never for a score
 
-    def anatomy(self, op, leaves, leaf_grads, operands, upstream, exponent=None):
+    def anatomy(self, op, method, kind, leaves, leaf_grads, operands, upstream, exponent=None):
         """The op request's node taken apart: where `out._backward` comes from, whether the inputs
         are out's direct inputs, what calling `out._backward()` once returned and which attributes
         of the inputs it wrote (other than .grad)."""
@@ -292,11 +459,11 @@ class Probes:
         for value, grad in zip(values, leaf_grads):
             set_grad(value, grad)
         default = code_of(getattr(self.new_value(0.0), "_backward", None))
-        out = self.apply_op(op, [values[i] if type(i) is int else i["const"] for i in operands], exponent)
+        out = self.apply_op(method, kind, [values[i] if type(i) is int else i["const"] for i in operands], exponent)
         self.check_is_value(out, op)
         backward_fn = getattr(out, "_backward", None)
         attached = code_of(backward_fn)
-        inputs = inputs_of(out)
+        inputs = self.children.inputs(out)
         before = [attributes(v) for v in values]
         set_grad(out, upstream)
         returned = backward_fn() if callable(backward_fn) else None
@@ -306,7 +473,7 @@ class Probes:
             "other_functions": [name for name, v in attributes(out).items()
                                 if name != "_backward" and code_of(v) not in (None, default)][:10],
             "inputs_rehooked": [code_of(getattr(v, "_backward", None)) not in (None, default) for v in values],
-            "hook_inside": assigns_backward_inside(getattr(self.Value, METHODS[op], None)),
+            "hook_inside": assigns_backward_inside(getattr(self.Value, method, None)),
             "out_op": safe_text(lambda: out._op)[:20] if type(getattr(out, "_op", None)) is str else "",
             "direct_inputs": None if inputs is None else [any(v is x for x in inputs) for v in values],
             "returned": None if returned is None else number(returned),
@@ -318,7 +485,8 @@ class Probes:
     # -- Value.backward() on a graph of the grader's closures
 
     def backward(self, nodes, root):
-        """Nodes come in any order (the grader shuffles them); each lists its inputs by index."""
+        """Nodes come in any order (the grader shuffles them); each lists its inputs by index, and
+        may hold a gradient left from an earlier backward() ("grad", set before this one runs)."""
         self.need_value_method("backward")
         self._scramble_addresses(len(nodes))
         values = [None] * len(nodes)
@@ -327,17 +495,31 @@ class Probes:
         if not all(hasattr(value, "grad") for value in values):
             raise Failure("bad_output", "a new Value has no attribute `grad`: the exercise keeps each gradient in "
                                         "`.grad`, which the given Value.__init__ sets (`self.grad = 0.0`)")
-        calls = []
-        limit = 10 * len(values) + 10
+        for node, value in zip(nodes, values):
+            if node.get("grad"):
+                set_grad(value, node["grad"])
+        log = handed.CallLog(10 * len(values) + 10)
         for index, value in enumerate(values):
             inputs = [(values[i], w) for i, w in nodes[index]["inputs"]]
-            value._backward = handed.grader_closure(value, inputs, handed.call_recorder(calls, index, limit))
+            value._backward = handed.grader_closure(value, inputs, log.recorder(index))
         try:
             values[root].backward()
         except handed.Runaway:
-            raise Failure("student", f"backward() called _backward more than {limit} times on a graph of "
+            raise Failure("student", f"backward() called _backward more than {log.limit} times on a graph of "
                                      f"{len(values)} nodes", "Runaway")
-        return {"calls": list(calls), "grads": [number(v.grad) for v in values]}
+        finally:
+            log.open = False
+        return {"calls": list(log.calls), "grads": [number(v.grad) for v in values],
+                "equal_by_data": self.equal_by_data()}
+
+    def equal_by_data(self):
+        """Whether two new Values holding the same number compare equal (then a set or `in` takes
+        them for one): evidence for feedback, never for a score."""
+        try:
+            same = self.Value(1.0) == self.Value(1.0)
+        except Exception:
+            return False
+        return type(same) is bool and same
 
     def _scramble_addresses(self, count):
         """Make and drop `count` Values in a shuffled order, so that the nodes built next get memory
@@ -360,19 +542,15 @@ class Probes:
             if missing:
                 stack.extend(missing)
                 continue
-            children = [values[j] for j, _ in nodes[i]["inputs"]]
-            value = self.new_value(nodes[i]["data"], children)
-            if type(getattr(value, "_prev", None)) is set:
-                value._prev = handed.OrderedPrev(children)
-            values[i] = value
+            values[i] = self.new_value(nodes[i]["data"], [values[j] for j, _ in nodes[i]["inputs"]])
             stack.pop()
 
     # -- one op's _backward inside a DAG, the grader walking it
 
-    def graph(self, program, seed, closures):
+    def graph(self, program, seed, closures, method, kind):
         """Build the DAG: ["leaf", x] and ["node", data, [inputs]] with the plain constructor, the op
-        under test with the student's operator; nodes listed in `closures` get the grader's
-        _backward. Then walk it in reverse, calling each node's _backward once."""
+        under test (its `method` and `kind` as for `op`) with the student's operator; nodes listed in
+        `closures` get the grader's _backward. Then walk it in reverse, calling each node's _backward once."""
         nodes, inputs = [], []
         for name, *rest in program:
             if name == "leaf":
@@ -380,11 +558,11 @@ class Probes:
             elif name == "node":  # ["node", data, [input indices]]
                 refs = list(rest[1])
                 out = self.new_value(rest[0], [nodes[r] for r in refs])
-            elif name == "pow":  # ["pow", i, exponent]
-                refs, out = [rest[0]], self.apply_op(name, [nodes[rest[0]]], rest[1])
+            elif kind == "power":  # [op, i, exponent]
+                refs, out = [rest[0]], self.apply_op(method, kind, [nodes[rest[0]]], rest[1])
             else:  # [op, i] or [op, i, j] or [op, i, {"const": c}]
                 refs = [r for r in rest if type(r) is int]
-                out = self.apply_op(name, [nodes[r] if type(r) is int else r["const"] for r in rest])
+                out = self.apply_op(method, kind, [nodes[r] if type(r) is int else r["const"] for r in rest])
             self.check_is_value(out, name)
             nodes.append(out)
             inputs.append(sorted(set(refs)))
@@ -460,7 +638,7 @@ class Probes:
             node = stack.pop()
             if isinstance(node, self.Value) and id(node) not in seen:
                 seen.add(id(node))
-                stack.extend(getattr(node, "_prev", ()))
+                stack.extend(self.children.inputs(node) or ())
         return seen
 
     def parameters(self, nin, nouts):
@@ -483,7 +661,8 @@ class Probes:
                 "returned": description}
 
     def train(self, nin, nouts, weights, xs, ys, learning_rate, steps):
-        with handed.creation_order(self.Value):  # the same _prev order on every machine
+        names = self.children.attribute_names()
+        with handed.creation_order(self.Value, self.children.parameter, names):  # the same order on every machine
             model = self.network_with(nin, nouts, weights)
             out = model(xs[0])
             self.check_is_value(out, f"MLP({nin}, {nouts})(x)")
