@@ -149,19 +149,19 @@ class SubmissionRun:
         self.load_failure = None
 
     def grade_part(self, part):
-        rehearsed = self.grader.book.part(part.id)
+        rehearsed = self.grader.book.part(part.id, part.mode)
         if not rehearsed:
             checks = [CheckResult(part.id, "suite", ERROR, "internal grader error: no check of this part ran")]
         elif part.points == 0:
             checks = [CheckResult(part.id, r.check.name, PASSED, "not graded (0 points)") for r in rehearsed]
         else:
-            checks = self.run_checks(part.id, rehearsed)
+            checks = self.run_checks(part, rehearsed)
             if all(c.outcome == PASSED for c in checks):
                 checks += [CheckResult(part.id, "source", FAILED, finding.message, 0.0, (finding.misconception,))
                            for finding in self.findings.get(part.id, [])[:1]]
         return PartResult(part.id, part.title, part.points, tuple(checks))
 
-    def run_checks(self, part_id, rehearsed):
+    def run_checks(self, part, rehearsed):
         first = rehearsed[0].check
         if self.load_failure is not None:
             return [self.result(first, self.load_failure, 0.0)]
@@ -172,7 +172,7 @@ class SubmissionRun:
         except WorkerFailure as failure:  # the submission cannot even be imported: no part can run
             self.load_failure = failure
             return [self.result(first, failure, 0.0)]
-        transport = PipelinedTransport(channel, loaded, *self.grader.book.requests(part_id))
+        transport = PipelinedTransport(channel, loaded, *self.grader.book.requests(part.id, part.mode))
         student, results = StudentCode(transport), []
         try:
             for r in rehearsed:
