@@ -75,6 +75,9 @@ def add_grade_all(verbs):
                            help="isolation of student code, as for `grade` (default: %(default)s)")
     grade_all.add_argument("--scheduler", metavar="ADDRESS",
                            help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the cluster extra)")
+    grade_all.add_argument("--worker-wait", type=float, metavar="SECONDS",
+                           help="with --scheduler: how long to wait for a Dask worker, at the start and after "
+                                "losing every worker, before giving up with an error (default: 60)")
     grade_all.add_argument("--html", metavar="DIR", help="also write an HTML page per student and a class page")
 
 
@@ -108,7 +111,7 @@ def main(argv=None):
         from autograder import grade_all
         return grade_all.main(directory=args.directory, out=args.out, jobs=args.jobs, force=args.force,
                               assignment=args.assignment, rubric=args.rubric, sandbox=args.sandbox,
-                              scheduler=args.scheduler, html=args.html)
+                              scheduler=args.scheduler, worker_wait=args.worker_wait, html=args.html)
     if args.verb == "export":
         from autograder import export
         return export.main(target=args.target, out=args.out, rubric=args.rubric)

@@ -7,11 +7,16 @@ The zip holds:
                      writes /autograder/results/results.json (see integrations/gradescope.py)
     rubric.toml      the rubric to grade with; each part is one Gradescope test, shown to the
                      student as its `visibility` says
-    wheels/          this package, built from this checkout, and every dependency, as
-                     pure-Python wheels that install on any Python >= 3.11
+    wheels/          this package and every dependency, as pure-Python wheels that install
+                     on any Python >= 3.11
 
-Building needs pip and access to the package index configured for it.
+This package's own wheel is built from the source checkout it runs from (a clone, or an
+editable install), and otherwise, after a plain `pip install .`, packed again from the files
+pip installed, checked against pip's record of them. Building needs pip and access to the
+package index configured for it (for the dependencies).
 """
+import base64
+import hashlib
 import os
 import shutil
 import stat
@@ -19,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 from rich.console import Console
@@ -29,6 +34,8 @@ from autograder.batch.records import TEMPORARY_PREFIX
 from autograder.grading.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DISTRIBUTION = "micrograd-autograder"
+INSTALLER_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}  # what pip adds to a wheel's metadata
 TARGET_PYTHONS = ("3.11", "3.12", "3.13")  # the zip's wheels must install on whichever Gradescope's image has
 SCRIPTS = ("setup.sh", "run_autograder")
 NOT_IN_A_BUILD = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis",
@@ -71,16 +78,64 @@ def build_gradescope_zip(out, rubric_path):
 
 
 def build_wheels(into, scratch_source):
-    """This checkout's wheel and the wheels of its dependencies, into `into`."""
-    if not (PROJECT_ROOT / "pyproject.toml").is_file():
-        raise ExportError(f"export builds the package from its source checkout, and {PROJECT_ROOT} is not one "
-                          "(run it from a clone of the repository, installed with pip install -e .)")
-    shutil.copytree(PROJECT_ROOT, scratch_source, ignore=NOT_IN_A_BUILD)  # keep the checkout free of build litter
-    pip("wheel", "--no-deps", "--wheel-dir", into, scratch_source)
-    own = next(into.glob("*.whl"))
+    """This package's wheel and the wheels of its dependencies, into `into`."""
+    into.mkdir(parents=True, exist_ok=True)
+    own = own_wheel(into, scratch_source)
     for version in TARGET_PYTHONS:
         pip("download", "--dest", into, "--only-binary=:all:", "--platform", "any", "--implementation", "py",
             "--abi", "none", "--python-version", version, own)
+
+
+def own_wheel(into, scratch_source):
+    """This package as a wheel in `into`: built from the source checkout it runs from, else
+    packed again from the installed files."""
+    if not (PROJECT_ROOT / "pyproject.toml").is_file():
+        return repack_installed(into)
+    shutil.copytree(PROJECT_ROOT, scratch_source, ignore=NOT_IN_A_BUILD)  # keep the checkout free of build litter
+    pip("wheel", "--no-deps", "--wheel-dir", into, scratch_source)
+    return next(into.glob("*.whl"))
+
+
+def repack_installed(into):
+    """The wheel that pip installed this package from, made again from the installed files:
+    every file pip recorded (package data and metadata included), each checked against the
+    hash in pip's record, without what pip itself adds; the console script is made again
+    from entry_points.txt on install."""
+    try:
+        dist = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        raise ExportError(f"{DISTRIBUTION} is neither a source checkout nor an installed package here") from None
+    if Path(dist.locate_file("autograder/export.py")).resolve() != Path(__file__).resolve():
+        raise ExportError(f"the installed {DISTRIBUTION} is not the code running this export ({PROJECT_ROOT}); "
+                          "run the autograder command of that installation")
+    files = [path for path in dist.files or () if wheel_member(path)]
+    info = next((path.parent for path in files if path.name == "WHEEL"), None)
+    if info is None:
+        raise ExportError(f"{DISTRIBUTION} was not installed from a wheel, so it cannot be packed again")
+    tag = next(line.split(":", 1)[1].strip() for line in dist.read_text("WHEEL").splitlines() if line.startswith("Tag:"))
+    wheel = into / f"{info.name.removesuffix('.dist-info')}-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        record = [record_line(archive, path, dist.locate_file(path)) for path in sorted(files, key=str)]
+        record.append(f"{info.as_posix()}/RECORD,,")
+        add(archive, f"{info.as_posix()}/RECORD", ("\n".join(record) + "\n").encode())
+    return wheel
+
+
+def wheel_member(path):
+    """Whether an installed file (a path relative to site-packages) came from the wheel."""
+    return (not path.as_posix().startswith("../") and "__pycache__" not in path.parts and path.suffix != ".pyc"
+            and not (path.parent.name.endswith(".dist-info") and path.name in INSTALLER_FILES))
+
+
+def record_line(archive, path, located):
+    """Add one installed file to the wheel, after checking it is what pip installed; its RECORD line."""
+    located = Path(located)
+    data = located.read_bytes()
+    digest = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    if path.hash is not None and f"{path.hash.mode}={path.hash.value}" != digest:
+        raise ExportError(f"{located} differs from the file pip installed; reinstall {DISTRIBUTION}")
+    add(archive, path.as_posix(), data, executable=bool(located.stat().st_mode & 0o111))
+    return f"{path.as_posix()},{digest},{len(data)}"
 
 
 def pip(*args):

@@ -36,7 +36,7 @@ def main(*, paths, as_json=False, rubric=None, sandbox="auto", html=None, consol
         errors.print(f"[yellow]warning:[/] {level.warning}")
     results = grade_all(paths, loaded_rubric, level, errors)
     if as_json:
-        objects = [gradescope.results_json(r) for r in results]
+        objects = [gradescope.results_json(r, rubric=loaded_rubric) for r in results]
         sys.stdout.write(json.dumps(objects[0] if len(objects) == 1 else objects, indent=2) + "\n")
     elif len(results) == 1:
         console.print(table.render(results[0]))

@@ -38,7 +38,7 @@ class CannotStart(Exception):
 
 
 def main(*, directory, out, jobs=None, force=False, assignment="micrograd", rubric=None, sandbox="auto",
-         scheduler=None, html=None, console=None):
+         scheduler=None, worker_wait=None, html=None, console=None):
     console = console or Console(soft_wrap=True)
     errors = Console(stderr=True, soft_wrap=True)
     try:
@@ -46,7 +46,7 @@ def main(*, directory, out, jobs=None, force=False, assignment="micrograd", rubr
         level = detect(sandbox)
         submissions = find_submissions(directory, assignment=assignment, exclude=[out])
         out = prepare_output(out, directory)
-        grader, where = choose_grader(scheduler, loaded_rubric, level, sandbox, check_jobs(jobs))
+        grader, where = choose_grader(scheduler, loaded_rubric, level, sandbox, check_jobs(jobs), worker_wait)
         write_pages = html_writer(html)
     except (CannotStart, ClassFolderError, RubricError, SandboxUnavailable) as error:
         errors.print(f"[red]error:[/] {escape(str(error))}")
@@ -100,7 +100,7 @@ def prepare_output(out, directory):
     return out
 
 
-def choose_grader(scheduler, rubric, level, sandbox, jobs):
+def choose_grader(scheduler, rubric, level, sandbox, jobs, worker_wait=None):
     """(grader, where it grades): grader(pending submissions) yields (submission, result dict or
     the exception that lost it) as each finishes."""
     if scheduler:
@@ -109,10 +109,14 @@ def choose_grader(scheduler, rubric, level, sandbox, jobs):
         except ImportError as error:
             raise CannotStart(f"--scheduler needs Dask distributed ({error}): "
                               "pip install 'micrograd-autograder[cluster]'") from None
+        wait = cluster.WORKER_WAIT if worker_wait is None else worker_wait
+        if not wait > 0:
+            raise CannotStart(f"--worker-wait must be a positive number of seconds, not {wait:g}")
 
         def on_cluster(pending):
             try:
-                yield from cluster.grade_on_cluster(pending, scheduler=scheduler, rubric=rubric, sandbox=sandbox)
+                yield from cluster.grade_on_cluster(pending, scheduler=scheduler, rubric=rubric, sandbox=sandbox,
+                                                    worker_wait=wait)
             except cluster.ClusterUnavailable as error:
                 raise CannotStart(str(error)) from None
         return on_cluster, f"on the Dask cluster at {scheduler}"

@@ -40,7 +40,8 @@ def selfcheck_notebook(test_file):
     text = test_file.read_text("utf-8")
     tree = ast.parse(text)
     is_test = [isinstance(node, ast.FunctionDef) and node.name.startswith("test_") for node in tree.body]
-    setup = "\n\n".join(ast.get_source_segment(text, node) for node, test in zip(tree.body, is_test) if not test)
+    setup = "\n\n".join([f"__file__ = {test_file.name!r}  # as when pytest imports it from the student's folder",
+                          *(ast.get_source_segment(text, node) for node, test in zip(tree.body, is_test) if not test)])
     cells = [nbformat.v4.new_code_cell(setup)]
     for node, test in zip(tree.body, is_test):
         if test:
@@ -70,8 +71,10 @@ def plain_course(root):
 
 
 def nbgrader(course, *args):
-    """Seconds that one nbgrader command takes, run as an instructor runs it."""
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    """Seconds that one nbgrader command takes, run as an instructor runs it, with the course's
+    configuration importing the grader of this checkout."""
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+           "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
                             text=True)

@@ -1,5 +1,8 @@
 """`grade-all --scheduler`: grading on a Dask cluster gives the gradebook a local run gives."""
+import csv
 import io
+import threading
+import time
 import zipfile
 
 import pytest
@@ -95,3 +98,52 @@ def test_the_cluster_gives_the_gradebook_of_a_local_run(repo, tmp_path, local_cl
     assert remote == local
     expected = [classroom.CORRECT, classroom.WRONG, classroom.EXAMPLE, 0, 0, 0]
     assert [line.split(",")[-2] for line in local.splitlines()[1:]] == [f"{points:g}" for points in expected]
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_a_clear_error_after_the_wait(tmp_path, capsys):
+    classroom.broken_zip(tmp_path / "alice.zip")
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as empty:
+        started = time.monotonic()
+        code = grade_all.main(directory=tmp_path, out=tmp_path / "out", scheduler=empty.scheduler_address,
+                              worker_wait=2)
+        waited = time.monotonic() - started
+    error = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and f"no Dask worker joined the scheduler at {empty.scheduler_address} within 2 s" in error
+    assert "--worker-wait" in error and "Traceback" not in error
+    assert 2 <= waited < 20
+
+
+def test_worker_wait_must_be_positive(tmp_path, capsys):
+    classroom.broken_zip(tmp_path / "alice.zip")
+    assert grade_all.main(directory=tmp_path, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9", worker_wait=0) == 2
+    assert "--worker-wait must be a positive number of seconds, not 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_losing_every_worker_mid_run_ends_the_run_within_the_wait(repo, tmp_path):
+    """One worker, stopped while it grades: the run gives up on what is left after the wait,
+    keeps what was graded, and says in the gradebook why the rest was not (the next run grades it)."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for student in ("ada", "bob", "cy", "dee"):
+        classroom.correct(repo, folder / student)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as one, \
+            distributed.Client(one, set_as_default=False) as client:
+        finished = {}
+        run = threading.Thread(target=lambda: finished.update(code=grade_all.main(
+            directory=folder, out=tmp_path / "out", scheduler=one.scheduler_address, worker_wait=3)))
+        run.start()
+        deadline = time.monotonic() + 120
+        while not any(client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        one.scale(0)
+        stopped = time.monotonic()
+        run.join(timeout=60)
+        assert not run.is_alive(), "grade-all still waits for a worker"
+    assert time.monotonic() - stopped < 3 + 20
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as gradebook:
+        rows = {row["student"]: row for row in csv.DictReader(gradebook)}
+    lost = [student for student, row in rows.items() if "every Dask worker" in row["problem"]]
+    assert finished["code"] == 3 and sorted(rows) == ["ada", "bob", "cy", "dee"] and len(lost) >= 3
+    assert all(rows[student]["total"] == f"{classroom.CORRECT:g}" for student in rows if student not in lost)

@@ -359,7 +359,7 @@ def test_a_killed_run_resumes_without_regrading(repo, tmp_path):
     instrument.mkdir()
     (instrument / "sitecustomize.py").write_text(SITECUSTOMIZE)
     log = tmp_path / "graded.log"
-    paths = [str(instrument), *filter(None, [os.environ.get("PYTHONPATH")])]
+    paths = [str(instrument), str(repo), *filter(None, [os.environ.get("PYTHONPATH")])]  # sitecustomize: this checkout
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "GRADED_LOG": str(log)}
     second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert second.returncode == 0, second.stderr

@@ -1,17 +1,23 @@
 """`autograder export gradescope`: the autograder zip, and `run_autograder` run against a
 temporary folder standing in for Gradescope's /autograder."""
+import base64
+import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import venv
 import zipfile
 from importlib import resources
 
 import pytest
 
 import classroom
+from checkout import clone
 from autograder import export
 from autograder.grading.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
 from autograder.reports.gradescope import results_json
@@ -74,6 +80,47 @@ def test_each_part_takes_its_visibility_from_the_rubric(tmp_path):
     assert {t["tags"][0]: t["visibility"] for t in payload["tests"]} == {p.id: p.visibility for p in rubric.parts}
 
 
+def synthetic_result(rubric, failed=()):
+    from autograder.grading.results import FAILED, PASSED, CheckResult, GradeResult, PartResult
+    return GradeResult("s", tuple(PartResult(p.id, p.title, p.points, (CheckResult(
+        p.id, "check", FAILED if p.id in failed else PASSED, "wrong" if p.id in failed else ""),)) for p in rubric.parts),
+        "bubblewrap", 0.5)
+
+
+def seen_at_once(payload):
+    """Every text a student sees before the due date: the top-level output and the visible tests."""
+    tests = [t for t in payload["tests"] if t["visibility"] == "visible"]
+    return "\n".join([payload["output"], *(t["name"] + "\n" + t["output"] for t in tests)])
+
+
+@pytest.mark.parametrize("failed", [(), ("add",), ("add", "backward", "convergence", "mul")])
+def test_no_text_a_student_sees_gives_away_a_part_not_shown_yet(tmp_path, failed):
+    rubric = load_rubric(rubric_with_visibility(tmp_path))
+    payload = results_json(synthetic_result(rubric, failed), rubric=rubric)
+    seen = seen_at_once(payload)
+    for part in rubric.parts:
+        if part.visibility != "visible":
+            assert not re.search(rf"\b{part.id}\b", seen) and part.title not in seen, part.id
+    visible = [p for p in rubric.parts if p.visibility == "visible"]
+    score = sum(p.points for p in visible if p.id not in failed)
+    assert re.findall(r"\d+ / \d+", payload["output"]) == [f"{score:g} / {sum(p.points for p in visible):g}"]
+    assert payload["score"] == sum(p.points for p in rubric.parts if p.id not in failed)  # Gradescope's grade
+
+
+def test_grade_json_takes_each_parts_visibility_from_the_rubric(tmp_path, repo):
+    rubric = rubric_with_visibility(tmp_path)
+    payload = autograder_grade(repo / "assignments" / "micrograd", rubric)
+    assert {t["tags"][0]: t["visibility"] for t in payload["tests"]} == \
+        {p.id: p.visibility for p in load_rubric(rubric).parts}
+    assert "Score on the parts shown now: 0 / 6" in payload["output"]
+
+
+def test_with_every_part_visible_the_output_gives_the_total(tmp_path):
+    rubric = load_rubric()
+    payload = results_json(synthetic_result(rubric, ["add"]), rubric=rubric)
+    assert payload["output"].startswith("Score: 9 / 10\n")
+
+
 @pytest.mark.parametrize("value", ["secret", "Hidden", 1, True, ["hidden"]])
 def test_an_unknown_visibility_is_a_clear_rubric_error(tmp_path, value):
     with pytest.raises(RubricError, match=r"parts\.add\.visibility must be one of visible, hidden, after_due_date, "
@@ -116,15 +163,81 @@ def test_export_errors_are_clear(tmp_path, capsys, out, message):
     assert "rubric file not found" in capsys.readouterr().err
 
 
+def test_an_installed_file_changed_since_pip_installed_it_is_not_packed(tmp_path):
+    changed = tmp_path / "engine.py"
+    changed.write_text("# changed after installation\n")
+    recorded = type("PackagePath", (), {"hash": type("FileHash", (), {"mode": "sha256", "value": "x"}),
+                                        "as_posix": lambda self: "autograder/given/engine.py"})()
+    with zipfile.ZipFile(tmp_path / "a.whl", "w") as wheel, \
+            pytest.raises(export.ExportError, match="differs from the file pip installed; reinstall"):
+        export.record_line(wheel, recorded, changed)
+
+
 # ------------------------------------------------------------------ the real zip (slow)
 
 @pytest.fixture(scope="module")
-def gradescope_zip(tmp_path_factory):
+def installed(repo, tmp_path_factory):
+    """The `autograder` command of a throwaway virtual environment in which a copy of this
+    checkout was installed as `pip install .` does (not editable), the copy then removed."""
+    scratch = tmp_path_factory.mktemp("installed")
+    copy = clone(repo, scratch / "clone")
+    venv.create(scratch / "venv", with_pip=True)
+    done = subprocess.run([scratch / "venv" / "bin" / "python", "-m", "pip", "install", "-q", str(copy)],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    shutil.rmtree(copy)
+    return scratch / "venv" / "bin" / "autograder"
+
+
+@pytest.fixture(scope="module")
+def checkout_zip(tmp_path_factory):
+    """The zip `autograder export gradescope` builds from this checkout."""
     folder = tmp_path_factory.mktemp("export")
     rubric = rubric_with_visibility(folder)
-    out = folder / "autograder.zip"
-    assert export.main(out=str(out), rubric=str(rubric)) == 0
-    return out, rubric
+    assert export.main(out=str(folder / "autograder.zip"), rubric=str(rubric)) == 0
+    return folder / "autograder.zip", rubric
+
+
+@pytest.fixture(scope="module")
+def installed_zip(installed, tmp_path_factory):
+    """The zip the `autograder` command of a plain install builds, run outside any checkout."""
+    folder = tmp_path_factory.mktemp("export-installed")
+    rubric = rubric_with_visibility(folder)
+    done = subprocess.run([installed, "export", "gradescope", "--out", "autograder.zip", "--rubric", str(rubric)],
+                          cwd=folder, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return folder / "autograder.zip", rubric
+
+
+@pytest.fixture(scope="module", params=["checkout_zip", "installed_zip"])
+def gradescope_zip(request):
+    return request.getfixturevalue(request.param)
+
+
+def own_wheel(zip_path):
+    """{name: bytes} of the members of the zip's micrograd_autograder wheel."""
+    with zipfile.ZipFile(zip_path) as archive:
+        [name] = [n for n in archive.namelist() if n.startswith("wheels/micrograd_autograder-")]
+        with zipfile.ZipFile(io.BytesIO(archive.read(name))) as wheel:
+            return {member: wheel.read(member) for member in wheel.namelist()}
+
+
+@pytest.mark.slow
+def test_a_plain_install_packs_the_wheel_a_checkout_builds(checkout_zip, installed_zip):
+    """After `pip install .` there is no source checkout: the wheel is packed again from the
+    installed files, and holds what the checkout's own build holds, package data included."""
+    packed, reference = own_wheel(installed_zip[0]), own_wheel(checkout_zip[0])
+    [record] = [name for name in packed if name.endswith(".dist-info/RECORD")]
+    assert sorted(packed) == sorted(reference)
+    assert {n: d for n, d in packed.items() if n != record} == {n: d for n, d in reference.items() if n != record}
+    assert {"autograder/rubric.toml", "autograder/given/engine.py", "autograder/reports/templates/student.html",
+            "autograder/integrations/gradescope_files/setup.sh", "autograder/hidden/pytest.ini"} <= set(packed)
+    for line in packed[record].decode().splitlines():
+        name, digest, size = line.rsplit(",", 2)
+        if name != record:
+            data = packed[name]
+            assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert int(size) == len(data)
 
 
 def unzip_into_root(tmp_path, zip_path):

@@ -1,5 +1,6 @@
 """Grading whole submissions: the acceptance cases, determinism, reports and the command line."""
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading.rubric import PART_IDS, RubricError, load_rubric
+from autograder.grading.rubric import DEFAULT_RUBRIC, PART_IDS, RubricError, load_rubric
 from autograder.grading.session import grade
 from autograder.release import without_markers
 from autograder.reports import gradescope
@@ -124,6 +125,18 @@ def test_rubric_errors(text, message, tmp_path):
         load_rubric(path)
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda text: text + 'mode = "fast"\n', "parts.convergence.mode must be one of trajectory, threshold, not 'fast'"),
+    (lambda text: text.replace("[parts.add]\n", '[parts.add]\nmode = "threshold"\n'),
+     "parts.add has no mode to choose (only convergence has)"),
+], ids=["unknown-mode", "mode-of-another-part"])
+def test_rubric_modes_are_validated(tmp_path, edit, message):
+    path = tmp_path / "rubric.toml"
+    path.write_text(edit(DEFAULT_RUBRIC.read_text()))
+    with pytest.raises(RubricError, match=re.escape(message)):
+        load_rubric(path)
+
+
 def test_rubric_points_are_validated(repo, tmp_path):
     text = (repo / "autograder" / "rubric.toml").read_text().replace("points = 2", "points = -2", 1)
     path = tmp_path / "rubric.toml"
@@ -153,6 +166,51 @@ def test_a_part_left_out_of_the_rubric_is_not_graded(repo, tmp_path):
     result = grade(repo / "solutions" / "micrograd", rubric=rubric)
     assert [part.id for part in result.parts] == [part.id for part in rubric.parts]
     assert result.score == result.max_score == load_rubric().max_score - load_rubric().part("relu").points
+
+
+def rubric_with_convergence_mode(folder, mode):
+    path = folder / f"{mode}.toml"
+    text = DEFAULT_RUBRIC.read_text()
+    assert text.endswith("[parts.convergence]\ntitle = \"training on the 3-example dataset\"\npoints = 1\n")
+    path.write_text(text + f"mode = {json.dumps(mode)}\n")
+    return load_rubric(path)
+
+
+@pytest.fixture(scope="module")
+def biases_not_updated(repo, tmp_path_factory):
+    """parameters() leaves the biases out: the network still trains below the lesson's threshold,
+    on a loss curve that leaves the reference's after the first update."""
+    folder = tmp_path_factory.mktemp("no-biases") / "submission"
+    folder.mkdir()
+    (folder / "engine.py").write_text(without_markers((repo / "solutions" / "micrograd" / "engine.py").read_text()))
+    nn = without_markers((repo / "solutions" / "micrograd" / "nn.py").read_text())
+    every = "return [p for layer in self.layers for p in layer.parameters()]"
+    assert nn.count(every) == 1
+    (folder / "nn.py").write_text(nn.replace(every, "return [p for layer in self.layers for n in layer.neurons for p in n.w]"))
+    return folder
+
+
+def test_the_default_convergence_mode_follows_the_reference_step_by_step():
+    assert load_rubric().part("convergence").mode == "trajectory"
+    assert {part.mode for part in load_rubric().parts if part.id != "convergence"} == {""}
+
+
+@pytest.mark.parametrize("mode, passed", [("trajectory", False), ("threshold", True)])
+def test_the_convergence_mode_decides_whether_a_near_miss_is_charged_twice(biases_not_updated, tmp_path, mode,
+                                                                             passed):
+    result = grade(biases_not_updated, rubric=rubric_with_convergence_mode(tmp_path, mode))
+    parts = {part.id: part for part in result.parts}
+    assert not parts["parameters"].passed and "the biases are missing" in parts["parameters"].feedback[0]
+    assert parts["convergence"].passed == passed, parts["convergence"].feedback
+    assert [p.id for p in result.parts if not p.passed] == ["parameters"] + ([] if passed else ["convergence"])
+
+
+def test_in_threshold_mode_a_run_that_stays_above_the_threshold_fails_and_says_where_it_left_the_reference(
+        repo, tmp_path):
+    result = grade(repo / "examples" / "submission", rubric=rubric_with_convergence_mode(tmp_path, "threshold"))
+    [message] = next(part for part in result.parts if part.id == "convergence").feedback
+    assert message.startswith("after 50 steps the loss is ") and "not below 0.05" in message
+    assert "the loss differs from the reference at step 1" in message
 
 
 @pytest.mark.slow

@@ -1,5 +1,7 @@
 """The HTML reports: what a student's page and the class page show, that hostile text stays text,
 that pages render in a real browser (headless Chromium), and `autograder grade --html`."""
+import importlib.machinery
+import importlib.util
 import json
 import math
 import re
@@ -11,6 +13,8 @@ from html.parser import HTMLParser
 
 import pytest
 from markupsafe import escape
+
+import browser
 
 from autograder import cli, exercise
 from autograder import grade as grade_command
@@ -161,7 +165,8 @@ def test_the_verdict_comes_first_then_a_picture_per_failed_part(wrong_page):
     rows = re.findall(r'<tr id="row-(\w+)">.*?class="chip (\S+)"', page, re.S)
     assert rows == [("add", "passed"), ("mul", "failed"), ("backward", "passed"), ("convergence", "failed")]
     assert "expected a.grad = -6, got -3" in page and "all checks passed" in page
-    assert '<p class="likely"><strong>likely:</strong> you assign the gradient (`=`) instead of adding to it (`+=`)' in page
+    assert ('<p class="likely"><strong>likely:</strong> you assign the gradient (<code>=</code>) instead of adding to it '
+            '(<code>+=</code>)') in page  # code as code, not backticks
 
 
 def test_a_wrong_gradient_is_drawn_with_the_wrong_node_in_red_and_both_values(wrong_page):
@@ -200,9 +205,44 @@ def test_a_passed_submission_shows_the_table_and_no_pictures():
     assert "<section" not in page and "<svg" not in page and "chip failed" not in page
 
 
-def test_an_unusable_submission_says_why_first():
+def test_an_unusable_submission_says_why_first_and_once():
     page = html.student_page(unusable_submission())
     assert page.index("could not be graded") < page.index("<table")
+    assert page.count("no engine.py found in the submission") == 1
+    assert page.count("not graded: see above") == len(PARTS)
+
+
+def called_out_of_order():
+    """backward() called the _backward functions in an order that happens to give every gradient
+    of its graph right: the check fails on the order, no gradient is wrong."""
+    graph = reused_operand_graph(a_grad=-6.0, title="backward() on a graph with a shared node")
+    failure = failing("backward", "backward() on a graph:\n  likely: c's _backward ran before that of L, which uses c",
+                      evidence=[graph])
+    return result("submissions/erin", [passing("add"), passing("mul"), failure, passing("convergence")])
+
+
+def test_a_graph_whose_gradients_are_all_right_says_so_instead_of_pointing_at_red_boxes():
+    page = html.student_page(called_out_of_order())
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", page, re.S).group(1)
+    assert "No box is red: every gradient here came out right" in caption and "Red boxes" not in caption
+    assert graph_nodes(svg_tree(figure(page, "graph")))[1] == set()
+    assert "Red boxes" in re.search(r"<figcaption>(.*?)</figcaption>", html.student_page(wrong_submission()), re.S).group(1)
+
+
+def test_student_pages_link_back_to_the_class_page_and_every_page_is_dated(tmp_path, class_results):
+    index, pages = html.write_pages(class_results, tmp_path / "pages", made="2026-12-03")
+    for page in pages:
+        text = page.read_text()
+        assert '<a href="index.html">← class report</a>' in text and "grade report of 2026-12-03" in text
+    assert "class report of 2026-12-03" in index.read_text()
+    assert "href" not in html.student_page(wrong_submission()).split("<h1>")[0].split("<body>")[1]  # alone: no link
+
+
+def test_misconceptions_show_code_as_code_and_hostile_text_as_text(class_results):
+    page = html.class_page(class_results)
+    assert "<strong>you assign the gradient (<code>=</code>) instead of adding to it (<code>+=</code>)</strong>" in page
+    hostile = html.code_spans("`<script>` \x1b[31m")
+    assert hostile == "<code>&lt;script&gt;</code> \\x1b[31m"
 
 
 def test_without_dot_the_page_says_so_instead_of_the_graph(monkeypatch, tmp_path):
@@ -288,7 +328,7 @@ def test_a_class_without_misconceptions_says_so():
 
 # --- in a real browser -------------------------------------------------------------------------
 
-MEASURE = """<script>
+MEASURE = """
 const box = e => { const r = e.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; };
 const figures = [...document.querySelectorAll("figure")].map(f => ({
   kind: f.className, id: f.id, svg: f.querySelector("svg") ? box(f.querySelector("svg")) : null,
@@ -297,36 +337,13 @@ const figures = [...document.querySelectorAll("figure")].map(f => ({
     n.querySelector("text").getBBox().width > n.querySelector("ellipse").getBBox().width).length,
   lines: [...f.querySelectorAll("g[id^=line2d_] path")].filter(p => p.getTotalLength() > 50).length,
   patches: [...f.querySelectorAll("g[id^=patch_] path")].filter(p => box(p)[0] > 0 && box(p)[1] > 0).length}));
-const pre = document.createElement("pre");
-pre.id = "measured";
-pre.textContent = JSON.stringify({figures, scripts: document.scripts.length, title: document.title,
-  table: document.querySelector("table") ? box(document.querySelector("table")) : null});
-document.body.append(pre);
-</script>"""
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def chromium(tmp_path, *args):
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert binary, "chromium is not installed: run dev/install-test-deps"
-    profile = tmp_path / "profile"
-    profile.mkdir(exist_ok=True)
-    return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120)
+return {figures, scripts: document.scripts.length, title: document.title,
+  table: document.querySelector("table") ? box(document.querySelector("table")) : null};
+"""
 
 
 def measured(tmp_path, page):
-    """What Chromium laid out for `page`, measured by a script added to a copy of it (the page
-    itself forbids scripts)."""
-    text = page.read_text()
-    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text).replace("</body>", MEASURE + "</body>")
-    probe = page.with_name(f"probe-{page.name}")
-    probe.write_text(text)
-    dom = chromium(tmp_path, "--dump-dom", probe.resolve().as_uri()).stdout
-    found = re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S)
-    assert found, f"the page did not load in chromium:\n{dom[:2000]}"
-    return json.loads(found.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+    return browser.measured(tmp_path, page, MEASURE)
 
 
 @pytest.fixture
@@ -367,6 +384,26 @@ def test_hostile_pages_load_without_running_student_text(tmp_path, written_pages
     assert seen["title"].startswith("<script>alert('pwned')</script>")
 
 
+FIGURE_AND_LINK = """
+const back = document.querySelector("header a");
+const red = [...document.querySelectorAll("g.node")].filter(
+  n => [...n.querySelectorAll("polygon, path")].some(s => (s.getAttribute("stroke") || "").toLowerCase() === "RED"));
+return {caption: document.querySelector("figcaption").innerText, red: red.length,
+        back: back ? {text: back.textContent, href: back.href, shown: back.getBoundingClientRect().width > 0} : null};
+""".replace("RED", RED.lower())
+
+
+@pytest.mark.slow
+def test_a_page_shows_its_way_back_and_no_red_where_no_gradient_is_wrong_in_chromium(tmp_path):
+    index, (wrong, out_of_order) = html.write_pages([wrong_submission(), called_out_of_order()], tmp_path / "pages")
+    seen = {page.name: browser.measured(tmp_path, page, FIGURE_AND_LINK) for page in (wrong, out_of_order)}
+    assert seen[wrong.name]["red"] == 1 and "Red boxes are the gradients your code gets wrong" in seen[wrong.name]["caption"]
+    assert seen[out_of_order.name]["red"] == 0 and "No box is red" in seen[out_of_order.name]["caption"]
+    for page in seen.values():
+        assert page["back"]["shown"] and page["back"]["text"] == "← class report"
+        assert page["back"]["href"] == index.resolve().as_uri()
+
+
 @pytest.mark.slow
 def test_the_class_page_plots_render_in_chromium(tmp_path, written_pages):
     index, _ = written_pages
@@ -384,7 +421,7 @@ def test_a_screenshot_of_a_students_page(tmp_path, written_pages):
     from PIL import Image
     _, pages = written_pages
     png = tmp_path / "report.png"
-    chromium(tmp_path, f"--screenshot={png}", "--window-size=1200,1400", "--hide-scrollbars", pages[0].resolve().as_uri())
+    browser.chromium(tmp_path, f"--screenshot={png}", "--window-size=1200,1400", "--hide-scrollbars", pages[0].resolve().as_uri())
     with Image.open(png) as image:
         assert image.size == (1200, 1400)
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
@@ -396,10 +433,36 @@ def _near(a, b, tolerance=24):
     return all(abs(x - y) <= tolerance for x, y in zip(a, b))
 
 
-def test_the_readme_shows_a_report_page(repo):
+def screenshot_script(repo):
+    """dev/report-screenshot, which makes docs/report.png, as a module."""
+    path = repo / "dev" / "report-screenshot"
+    loader = importlib.machinery.SourceFileLoader("report_screenshot", str(path))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def test_the_readme_shows_a_report_page_of_the_shipped_rubric(repo):
+    """docs/report.png comes from dev/report-screenshot and shows the rubric that ships: after a
+    change of the rubric's parts, titles or points, run the script again."""
+    from PIL import Image
     readme = (repo / "README.md").read_text()
-    assert "](docs/report.png)" in readme and "--html" in readme
-    assert (repo / "docs" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](docs/report.png)" in readme and "--html" in readme and "dev/report-screenshot" in readme
+    with Image.open(repo / "docs" / "report.png") as picture:
+        assert picture.format == "PNG" and picture.size == screenshot_script(repo).WINDOW
+        assert picture.text.get("rubric") == screenshot_script(repo).rubric_signature(load_rubric())
+
+
+@pytest.mark.slow
+def test_the_screenshot_script_photographs_a_graded_page(repo, tmp_path):
+    from PIL import Image
+    script = screenshot_script(repo)
+    result = script.make(tmp_path / "report.png")
+    assert result.submission == "alice" and result.score == 7 and not result.internal_errors
+    with Image.open(tmp_path / "report.png") as picture:
+        assert picture.size == script.WINDOW and picture.text["rubric"] == script.rubric_signature(load_rubric())
+        colours = picture.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert any(_near((0xcf, 0x22, 0x2e), colour) for _, colour in colours), "the red of a wrong gradient"
 
 
 # --- the command line ------------------------------------------------------------------------

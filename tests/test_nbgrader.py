@@ -8,6 +8,7 @@ hold may change a score.
 """
 import csv
 import html
+import importlib.util
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from nbgrader.preprocessors import Execute, SaveAutoGrades
 from nbgrader.utils import compute_checksum, determine_grade, find_all_files, ignore_patterns
 from traitlets.config.loader import PyFileConfigLoader
 
+import browser
 from autograder import release
 from autograder.grading.results import FAILED, PASSED, CheckResult, PartResult
 from autograder.grading.rubric import load_rubric
@@ -33,6 +35,8 @@ from autograder.integrations import nbgrader as sandboxed
 ASSIGNMENT = "micrograd"
 GRADED = Path(sandboxed.GRADED_NOTEBOOK).stem
 WRONG_MUL = ("self.grad += other.data * out.grad", "self.grad = other.data * out.grad")
+ANSWERS = ("engine.py", "nn.py")
+CHECKOUT = Path(__file__).resolve().parent.parent  # the grader under test
 
 
 # A course: this repository's nbgrader_config.py and solutions/, in a temporary folder ----------
@@ -49,10 +53,15 @@ def load_config(course):
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
-def nbgrader(course, *args):
-    """Run an nbgrader command in the course, as an instructor does (its venv's bin on PATH)."""
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+def nbgrader(course, *args, home=None):
+    """Run an nbgrader command in the course, as an instructor does (its venv's bin on PATH), or
+    as a student does in their own folder (`home`: HOME, so their own ~/.jupyter and caches); the
+    course's configuration imports the grader of this checkout, wherever the course lies."""
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+           "PYTHONPATH": os.pathsep.join([str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    if home is not None:
+        env = {key: value for key, value in env.items() if not key.startswith("JUPYTER")} | {"HOME": str(home)}
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=home or course, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
@@ -198,7 +207,7 @@ def submit(course, student):
 
 
 def write_answers(folder, repo, mistake=None):
-    for name in ("engine.py", "nn.py"):
+    for name in ANSWERS:
         text = release.without_markers((repo / "solutions" / ASSIGNMENT / name).read_text("utf-8"))
         if mistake and mistake[0] in text:
             text = text.replace(*mistake)
@@ -270,16 +279,40 @@ def hostile_files(folder, repo):
     (folder / "notes.txt").write_text("extra file\n")
 
 
-def readme_commands(repo):
-    """The nbgrader commands of the README's instructor section, in order, as argument lists."""
-    section = (repo / "README.md").read_text("utf-8").split("## Instructors: nbgrader", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
-    return [line.split("#")[0].split()[1:] for line in block.splitlines() if line.startswith("nbgrader ")]
+def readme_section(repo):
+    return (repo / "README.md").read_text("utf-8").split("## Instructors: nbgrader", 1)[1].split("\n## ", 1)[0]
+
+
+def readme_blocks(repo):
+    """The nbgrader commands of the README's nbgrader section as argument lists, block by block:
+    the instructor's release, a student's steps, the instructor's grading."""
+    blocks = re.findall(r"```sh\n(.*?)```", readme_section(repo), re.S)
+    return [[line.split("#")[0].split()[1:] for line in block.splitlines() if line.startswith("nbgrader ")]
+            for block in blocks]
+
+
+def readme_configs(repo):
+    """(the course's settings, a student's nbgrader_config.py), as the README shows them."""
+    course, student = re.findall(r"```python\n(.*?)```", readme_section(repo), re.S)
+    return course, student
+
+
+EXCHANGE = "/srv/nbgrader/exchange"  # the README's exchange
 
 
 def test_the_readme_gives_the_commands_in_a_courses_order(repo):
-    assert [command[0] for command in readme_commands(repo)] == [
-        "generate_assignment", "autograde", "generate_feedback", "export"]
+    assert [[command[0] for command in block] for block in readme_blocks(repo)] == [
+        ["generate_assignment", "release_assignment"], ["fetch_assignment", "validate", "submit"],
+        ["collect", "autograde", "generate_feedback", "release_feedback", "export"]]
+
+
+def test_the_readme_shows_the_courses_own_settings_and_the_students(repo):
+    course, student = readme_configs(repo)
+    config = (repo / "nbgrader_config.py").read_text()
+    assert all(line in config.splitlines() for line in course.splitlines())
+    assert student.splitlines() == ["c = get_config()", *course.splitlines()]
+    assert f'c.Exchange.root = "{EXCHANGE}"' in course and "course_id" in course
+    assert f"mkdir -p {EXCHANGE} && sudo chmod 777 {EXCHANGE}" in readme_section(repo)
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +320,8 @@ def graded_course(repo, tmp_path_factory):
     """A course after the README's commands: generate_assignment, then seven students' autograde,
     generate_feedback, export."""
     course = make_course(repo, tmp_path_factory.mktemp("nbgrader") / "course")
-    generate, *after_hand_in = readme_commands(repo)
+    (generate, _), _, grading = readme_blocks(repo)
+    after_hand_in = [command for command in grading if command[0] in ("autograde", "generate_feedback", "export")]
     generated = nbgrader(course, *generate)
     marker = course.parent / "the-notebook-ran"
     students = {
@@ -298,6 +332,8 @@ def graded_course(repo, tmp_path_factory):
         "mangled": lambda f: (write_answers(f, repo), edit_notebook(f / sandboxed.GRADED_NOTEBOOK, mangle)),
         "notebooks_only": lambda f: [p.unlink() for p in f.glob("*.py")],
         "hostile_files": lambda f: hostile_files(f, repo),
+        "py_only": lambda f: (write_answers(f, repo), [p.unlink() for p in f.iterdir() if p.name not in ANSWERS]),
+        "no_graded_notebook": lambda f: (write_answers(f, repo), (f / sandboxed.GRADED_NOTEBOOK).unlink()),
     }
     for student, prepare in students.items():
         prepare(submit(course, student))
@@ -326,6 +362,43 @@ def gradebook_points(course, student):
         submission = gradebook.find_submission(ASSIGNMENT, student)
         grades = [grade for notebook in submission.notebooks for grade in notebook.grades]
         return {sandboxed.part_of(grade.name): grade.score for grade in grades if sandboxed.part_of(grade.name)}
+
+
+@pytest.mark.slow
+def test_the_readme_course_runs_through_the_exchange(repo, tmp_path):
+    """The README's nbgrader section as written, its exchange a temporary folder: release, fetch,
+    validate, submit, collect, autograde, feedback there and back, export."""
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)
+    course = make_course(repo, tmp_path / "course")
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text().replace(EXCHANGE, str(exchange)))
+    release, student_steps, grading = readme_blocks(repo)
+    for command in release:
+        nbgrader(course, *command)
+    students = {"ada": None, "bob": WRONG_MUL}
+    validated = {}
+    for student, mistake in students.items():
+        home = tmp_path / student
+        (home / ".jupyter").mkdir(parents=True)
+        (home / ".jupyter" / "nbgrader_config.py").write_text(readme_configs(repo)[1].replace(EXCHANGE, str(exchange)))
+        for command in student_steps:
+            shown = nbgrader(course, *command, "--student", student, home=home)
+            if command[0] == "fetch_assignment":
+                write_answers(home / ASSIGNMENT, repo, mistake)
+            validated[student] = shown if command[0] == "validate" else validated.get(student)
+    assert "Success! Your notebook passes all the tests." in validated["ada"]
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in validated["bob"]
+    for command in grading:
+        nbgrader(course, *command)
+    with open(course / "grades.csv", newline="") as export:
+        scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(export)}
+    assert scores == {"ada": 10.0, "bob": 8.0}  # bob loses mul, and convergence with it
+    for student in students:
+        nbgrader(course, "fetch_feedback", ASSIGNMENT, "--student", student, home=tmp_path / student)
+    [page] = (tmp_path / "bob" / ASSIGNMENT / "feedback").glob(f"*/{GRADED}.html")
+    assert "likely: you assign the gradient" in html.unescape(page.read_text("utf-8"))
 
 
 @pytest.mark.slow
@@ -378,8 +451,23 @@ def test_every_score_is_the_sandboxed_graders(graded_course, autograder_grades):
         assert float(exported[student]["max_score"]) == load_rubric().max_score
     scores = {student: results["score"] for student, results in autograder_grades.items()}
     assert scores["correct"] == scores["mangled"] == load_rubric().max_score
+    assert scores["py_only"] == scores["no_graded_notebook"] == load_rubric().max_score
     assert scores["blank"] == scores["notebooks_only"] == scores["hostile_files"] == 0
     assert 0 < scores["wrong_op"] < load_rubric().max_score
+
+
+@pytest.mark.slow
+def test_nbgrader_and_grade_all_give_every_hand_in_the_same_total(graded_course, tmp_path):
+    course = graded_course["course"]
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(course), "--out", str(tmp_path / "out"),
+                           "--jobs", "1"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "out" / "gradebook.csv", newline="") as gradebook:
+        graded_all = {row["student"]: float(row["total"]) for row in csv.DictReader(gradebook)}
+    with open(course / "grades.csv", newline="") as export:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(export)
+                    if row["assignment"] == ASSIGNMENT}
+    assert exported == graded_all and sorted(exported) == graded_course["students"]
 
 
 @pytest.mark.slow
@@ -434,17 +522,86 @@ def test_feedback_shows_the_graders_feedback_for_every_part(graded_course, autog
     assert "no engine.py in the submission" in nothing
 
 
+FEEDBACK_LAYOUT = """
+const outputs = [...document.querySelectorAll("div.output_subarea pre")];  // a <pre> scrolls what it cannot fit
+return {summary: [...document.querySelectorAll("#toc a")].map(a => a.textContent), outputs: outputs.length,
+        overflowing: outputs.filter(o => o.scrollWidth > o.clientWidth + 1).map(o => o.innerText.slice(0, 80)),
+        sources: [...document.querySelectorAll("div.nbgrader_cell .input_area")].map(s => s.innerText)};
+"""
+
+
+@pytest.mark.slow
+def test_the_feedback_page_names_each_part_and_wraps_its_feedback_in_chromium(graded_course, tmp_path):
+    """In a browser window of a laptop's width: the summary lists the parts by name, no feedback
+    line runs off under a scrollbar, and no graded cell's code shows a bare 0 above its points."""
+    page = tmp_path / f"{GRADED}.html"
+    shutil.copy(graded_course["course"] / "feedback" / "wrong_op" / ASSIGNMENT / page.name, page)
+    seen = browser.measured(tmp_path, page, FEEDBACK_LAYOUT, window="1000,900")
+    assert seen["summary"] == [f"{part.id}: {part.title}" for part in load_rubric().parts]
+    assert seen["outputs"] >= len(load_rubric().parts) and seen["overflowing"] == []
+    assert len(seen["sources"]) == len(load_rubric().parts)
+    assert all("graded_part(" in source and not re.search(r"^0\s*$", source, re.M) for source in seen["sources"])
+
+
 @pytest.mark.slow
 def test_a_course_without_this_config_scores_the_graded_notebook_zero(repo, tmp_path):
     """Fail closed: nbgrader with its default configuration executes the graded notebook, and
-    every graded cell is worth 0 there, even for a right engine."""
+    every graded cell is worth 0 there, even for a right engine: its value is 0 by design (not
+    an error), for a validate run only would it run the self-checks."""
     course = tmp_path / "plain"
     source = course / "source" / ASSIGNMENT
-    source.mkdir(parents=True)
+    shutil.copytree(repo / "assignments" / ASSIGNMENT, source)
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.Autograde.exclude_overwriting = {{{ASSIGNMENT!r}: ['engine.py', 'nn.py']}}\n")
-    nbformat.write(sandboxed.graded_notebook(load_rubric()), source / sandboxed.GRADED_NOTEBOOK)
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     write_answers(submit(course, "correct"), repo)
     nbgrader(course, "autograde", ASSIGNMENT)
     assert set(gradebook_points(course, "correct").values()) == {0.0}
+    notebook = nbformat.read(course / "autograded" / "correct" / ASSIGNMENT / sandboxed.GRADED_NOTEBOOK, as_version=4)
+    for part in load_rubric().parts:
+        outputs = graded(notebook, part.id).outputs
+        assert [o.output_type for o in outputs] == ["stream", "execute_result"], outputs
+        assert outputs[1].data["text/plain"] == "0" and "not by running this notebook" in outputs[0].text
+
+
+def validate(folder):
+    """`nbgrader validate grading.ipynb`, as a student runs it in their own folder (no course config)."""
+    return nbgrader(folder, "validate", sandboxed.GRADED_NOTEBOOK)
+
+
+@pytest.fixture
+def handed_out(repo, tmp_path):
+    """The released folder as a student has it, with the model answers written in."""
+    folder = tmp_path / "student" / ASSIGNMENT
+    shutil.copytree(repo / "assignments" / ASSIGNMENT, folder)
+    write_answers(folder, repo)
+    return folder
+
+
+@pytest.mark.slow
+def test_validate_passes_a_correct_hand_in(handed_out):
+    shown = validate(handed_out)
+    assert "Success! Your notebook passes all the tests." in shown and "FAILED" not in shown
+
+
+@pytest.mark.slow
+def test_validate_fails_only_the_part_whose_self_check_fails_and_says_why(handed_out, repo):
+    write_answers(handed_out, repo, WRONG_MUL)
+    shown = " ".join(validate(handed_out).split())
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in shown
+    assert "graded_part('mul')" in shown and "graded_part('add')" not in shown
+    assert "test_mul: a.grad held 0.5" in shown and "so use `+=`, not `=`" in shown
+
+
+def test_a_graded_cell_run_outside_validate_is_worth_nothing(repo, monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("validate_here", repo / "assignments" / ASSIGNMENT / "validate.py")
+    students_validate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(students_validate)
+    monkeypatch.setattr(students_validate, "self_checks", lambda: pytest.fail("ran the self-checks"))
+    for execution in (None, "autograde", "feedback"):
+        if execution is None:
+            monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+        else:
+            monkeypatch.setenv("NBGRADER_EXECUTION", execution)
+        assert {students_validate.graded_part(part.id) for part in load_rubric().parts} == {0}
+    assert "not by running this notebook" in capsys.readouterr().out

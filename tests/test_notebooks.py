@@ -7,6 +7,7 @@ message, in the notebook itself, that names what to write.
 import ast
 import base64
 import importlib.util
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -111,6 +112,17 @@ def test_notebooks_hide_nothing(solutions, notebooks, name):
         assert imported & {"engine", "nn"}, "the notebook does not use the student's code"
 
 
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebooks_that_use_the_students_files_reload_them(notebooks, name):
+    """No kernel restart after an edit: IPython's autoreload, switched on before the first import."""
+    first = next(cell for cell in notebooks[name].cells if cell.cell_type == "code").source.splitlines()
+    uses_them = any(re.match(r"(from|import) (engine|nn)\b", line) for cell in notebooks[name].cells
+                    if cell.cell_type == "code" for line in cell.source.splitlines())
+    if uses_them:
+        assert "%load_ext autoreload" in first and "%autoreload 2" in first
+        assert first.index("%autoreload 2") < min(i for i, line in enumerate(first) if line.startswith(("from", "import")))
+
+
 def assigned_literals(notebook):
     """{name: value} of every `name = <literal>` in the notebook's code."""
     found = {}
@@ -158,7 +170,7 @@ def test_blanks_name_a_notebook_cell_or_the_function(solutions):
     engine_like = "class Value:\n    def tanh(self):\n        def _backward():\n            raise NotImplementedError()\n" \
                   "        _backward()\nValue().tanh()\n"
     assert blanks.name_of_blank(error_of(engine_like, "/x/engine.py")) == "the _backward of Value.tanh (engine.py, line 4)"
-    assert "restart the kernel" in blanks.what_to_do("Value.backward (engine.py, line 9)")
+    assert "save the file and run this cell again" in blanks.what_to_do("Value.backward (engine.py, line 9)")
     assert "this cell says # YOUR CODE HERE" in blanks.what_to_do("this cell")
 
 
@@ -258,6 +270,25 @@ def test_notebook_runs_on_the_solutions_and_shows_its_pictures(solved_runs, name
         if cell.cell_type == "code":
             assert cell.outputs, f"no output after: {cell.source[:60]}"
     assert_pictures_are_real(notebook, PICTURES[name])
+
+
+@pytest.mark.slow
+def test_an_edit_of_engine_py_reaches_the_next_cell_without_a_restart(solution_folder, tmp_path):
+    folder = tmp_path / "micrograd"
+    shutil.copytree(solution_folder, folder)
+    notebook = nbformat.read(folder / "02_value.ipynb", as_version=4)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    with client.setup_kernel():
+        client.execute_cell(first, notebook.cells.index(first))
+        engine = folder / "engine.py"
+        engine.write_text(engine.read_text().replace('return f"Value(data={self.data}, grad={self.grad})"',
+                                                     'return f"Value(data={self.data}, edited)"'))
+        os.utime(engine, (engine.stat().st_atime, engine.stat().st_mtime + 2))  # a later time, however fast
+        shown = nbformat.v4.new_code_cell("a")
+        notebook.cells.append(shown)
+        client.execute_cell(shown, len(notebook.cells) - 1)
+    assert shown.outputs[0].data["text/plain"] == "Value(data=2.0, edited)"
 
 
 @pytest.mark.slow

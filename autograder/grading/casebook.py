@@ -50,6 +50,7 @@ class Check:
     nodeid: str
     function: object  # the test function (wrapped by hypothesis for a generated check)
     params: dict  # its pytest parameters
+    mode: str = ""  # the part's rubric mode this check belongs to (marker `mode`); "": every mode
 
     @property
     def generated(self):
@@ -110,16 +111,17 @@ class CaseBook:
             write_cache(cache, {r.check.nodeid: (r.requests, [(e.given, e.draws) for e in r.examples])
                                 for rehearsed in self._parts.values() for r in rehearsed})
 
-    def part(self, part_id):
-        return self._parts.get(part_id, [])
+    def part(self, part_id, mode=None):
+        """The part's rehearsed checks; given the part's rubric mode, only the checks of that mode."""
+        return [r for r in self._parts.get(part_id, []) if mode is None or r.check.mode in ("", mode)]
 
-    def requests(self, part_id):
+    def requests(self, part_id, mode=None):
         """(every request of the part's checks in order, the same on the wire for a fresh part's
         channel): the same for every submission, so encoded once."""
-        if part_id not in self._requests:
-            planned = [request for rehearsed in self.part(part_id) for request in rehearsed.requests]
-            self._requests[part_id] = planned, encode_requests(planned, 1)
-        return self._requests[part_id]
+        if (part_id, mode) not in self._requests:
+            planned = [request for rehearsed in self.part(part_id, mode) for request in rehearsed.requests]
+            self._requests[part_id, mode] = planned, encode_requests(planned, 1)
+        return self._requests[part_id, mode]
 
 
 # ---------------------------------------------------------------- the rehearsal, kept between processes
@@ -175,7 +177,8 @@ def collect():
     if code != 0 or not collector.items:
         raise RuntimeError(f"the hidden suite could not be collected (pytest exit code {code})")
     return [Check(part_of(item), item.name, item.nodeid, item.obj,
-                  dict(item.callspec.params) if hasattr(item, "callspec") else {}) for item in collector.items]
+                  dict(item.callspec.params) if hasattr(item, "callspec") else {}, mode_of(item))
+            for item in collector.items]
 
 
 def part_of(item):
@@ -183,6 +186,11 @@ def part_of(item):
     if marker is None:
         raise RuntimeError(f"hidden check {item.nodeid} belongs to no rubric part")
     return marker.args[0]
+
+
+def mode_of(item):
+    marker = item.get_closest_marker("mode")
+    return marker.args[0] if marker else ""
 
 
 def run_pytest(extra_args, plugin):

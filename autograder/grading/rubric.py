@@ -7,6 +7,10 @@ from autograder.exercise import PART_IDS
 
 DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "rubric.toml"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's, for a part's test
+# How a part may be checked, for the parts that offer a choice; the first is the default.
+# convergence: "trajectory", the loss follows the reference's step by step (so every earlier bug
+# costs it too); "threshold", training only has to bring the loss below the lesson's threshold.
+MODES = {"convergence": ("trajectory", "threshold")}
 
 
 class RubricError(ValueError):
@@ -19,6 +23,7 @@ class Part:
     title: str
     points: float
     visibility: str = "visible"  # when Gradescope shows the part's result to the student
+    mode: str = ""  # how the part is checked (MODES), "" for a part that offers no choice
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,20 @@ def load_rubric(path=None):
         if visibility not in VISIBILITIES:
             raise RubricError(f"{path}: parts.{part_id}.visibility must be one of {', '.join(VISIBILITIES)}, "
                               f"not {visibility!r}")
-        result.append(Part(part_id, str(entry.get("title", part_id)), float(points), visibility))
+        result.append(Part(part_id, str(entry.get("title", part_id)), float(points), visibility,
+                           part_mode(path, part_id, entry)))
     seconds = data.get("limits", {}).get("part_seconds", 10)
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
         raise RubricError(f"{path}: limits.part_seconds must be a positive number, not {seconds!r}")
     return Rubric(tuple(result), float(seconds))
+
+
+def part_mode(path, part_id, entry):
+    """The part's `mode` setting, checked: one of MODES[part_id], its first by default."""
+    choices = MODES.get(part_id, ())
+    if "mode" in entry and not choices:
+        raise RubricError(f"{path}: parts.{part_id} has no mode to choose (only {', '.join(MODES)} has)")
+    mode = entry.get("mode", choices[0] if choices else "")
+    if choices and mode not in choices:
+        raise RubricError(f"{path}: parts.{part_id}.mode must be one of {', '.join(choices)}, not {mode!r}")
+    return mode

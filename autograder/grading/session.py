@@ -27,7 +27,7 @@ from autograder.grading.casebook import CaseBook
 from autograder.grading.feedback import verdict
 from autograder.grading.modules import graded_modules
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
-from autograder.grading.rubric import load_rubric
+from autograder.grading.rubric import Part, load_rubric
 from autograder.grading.submission import SubmissionError, stage
 from autograder.reading import NETWORK_PARTS, Job, Reading, module_name, proofs
 from autograder.reading.rules import ALLOWED_MODULES
@@ -195,7 +195,7 @@ class SubmissionRun:
         self.review = []  # why the instructor should look at this submission
 
     def grade_part(self, part):
-        rehearsed = self.grader.book.part(part.id)
+        rehearsed = self.grader.book.part(part.id, part.mode)
         blocked = self.reading.blocked(part.id)
         if not rehearsed:
             checks = [CheckResult(part.id, "suite", ERROR, "internal grader error: no check of this part ran")]
@@ -205,7 +205,7 @@ class SubmissionRun:
         elif part.points == 0:
             checks = [CheckResult(part.id, r.check.name, PASSED, "not graded (0 points)") for r in rehearsed]
         else:
-            checks = self.run_checks(part.id, rehearsed)
+            checks = self.run_checks(part, rehearsed)
             if all(c.outcome == PASSED for c in checks):
                 checks += self.after_checks(part.id)
         result = PartResult(part.id, part.title, part.points, tuple(checks))
@@ -231,23 +231,24 @@ class SubmissionRun:
         graded = self.graded.get("backward")
         if graded is not None and graded.max_points > 0:
             return graded.passed
-        rehearsed = self.grader.book.part("backward")
-        blocked = self.reading.blocked("backward")
+        backward = Part("backward", "Value.backward()", 0.0)
+        rehearsed = self.grader.book.part(backward.id, backward.mode)
+        blocked = self.reading.blocked(backward.id)
         return bool(rehearsed) and blocked is None and all(c.outcome == PASSED
-                                                             for c in self.run_checks("backward", rehearsed))
+                                                             for c in self.run_checks(backward, rehearsed))
 
-    def run_checks(self, part_id, rehearsed):
+    def run_checks(self, part, rehearsed):
         first = rehearsed[0].check
         if self.load_failure is not None:
             return [self.result(first, self.load_failure, 0.0)]
         try:
             self.ensure_worker()  # starting one is not the part's time: its deadline starts after
             deadline = time.monotonic() + self.grader.rubric.part_seconds
-            channel, loaded = self.open_part(deadline, part_id)
+            channel, loaded = self.open_part(deadline, part.id)
         except WorkerFailure as failure:  # the submission cannot even be imported: no part can run
             self.load_failure = failure
             return [self.result(first, failure, 0.0)]
-        transport = PipelinedTransport(channel, loaded, *self.grader.book.requests(part_id))
+        transport = PipelinedTransport(channel, loaded, *self.grader.book.requests(part.id, part.mode))
         student, results = StudentCode(transport), []
         try:
             for r in rehearsed:

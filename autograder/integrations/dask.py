@@ -9,10 +9,17 @@ The task unpacks it into a temporary folder on its worker and grades it there wi
 A worker needs this package and bubblewrap installed. Grading is not thread-safe (a grader
 process keeps state of its own), so a worker process grades one submission at a time whatever
 its --nthreads; start workers with `--nthreads 1` and as many processes as cores.
+
+A cluster without workers would leave tasks waiting forever: grading waits `worker_wait`
+seconds for a first worker (else ClusterUnavailable), and when every worker is lost mid-run,
+as long again for one to come back before the submissions still waiting are given up (each
+reported as lost, so that the next run grades them).
 """
 import io
+import queue
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +31,17 @@ from autograder.sandbox.isolation import detect
 
 MAX_SENT_BYTES = 64 << 20
 CONNECT_SECONDS = 20
+WORKER_WAIT = 60  # seconds without any worker, at the start or mid-run, before giving up
+POLL_SECONDS = 1  # how often a run that sees nothing finish checks that it still has workers
 _one_at_a_time = threading.Lock()
 
 
 class ClusterUnavailable(RuntimeError):
-    """The scheduler cannot be reached."""
+    """The scheduler cannot be reached, or no worker joined it in time."""
+
+
+class WorkersLost(RuntimeError):
+    """Every worker of the cluster was lost, and none came back in time."""
 
 
 @dataclass(frozen=True)
@@ -90,17 +103,18 @@ def grade_packed(packed, rubric, sandbox):
         return grade_safely(path, rubric=rubric, level=detect(sandbox)).to_dict()
 
 
-def grade_on_cluster(submissions, *, scheduler, rubric, sandbox):
+def grade_on_cluster(submissions, *, scheduler, rubric, sandbox, worker_wait=WORKER_WAIT):
     """Yield (submission, GradeResult.to_dict() or the exception that lost it) as each finishes,
     keeping a bounded number of tasks (and packed submissions) in flight."""
     client = connect(scheduler)
     try:
-        waiting, owners = list(reversed(submissions)), {}
-        in_flight = distributed.as_completed(loop=client.loop)
+        wait_for_a_worker(client, scheduler, worker_wait)
+        waiting, owners, finished = list(reversed(submissions)), {}, queue.SimpleQueue()
         window = max(8, 2 * sum(client.nthreads().values()))
+        watch = WorkerWatch(client, worker_wait)
 
         def refill():
-            while waiting and in_flight.count() < window:
+            while waiting and len(owners) < window:
                 submission = waiting.pop()
                 try:
                     future = client.submit(grade_packed, pack(submission.path), rubric, sandbox, pure=False)
@@ -108,14 +122,53 @@ def grade_on_cluster(submissions, *, scheduler, rubric, sandbox):
                     yield submission, error
                     continue
                 owners[future] = submission
-                in_flight.add(future)
+                future.add_done_callback(finished.put)
 
         yield from refill()
-        for future in in_flight:
+        while owners:
+            try:
+                future = finished.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if watch.lost_for_good():
+                    yield from give_up(client, owners, waiting, WorkersLost(
+                        f"every Dask worker of {scheduler} was lost and none came back within {worker_wait:g} s; "
+                        "start workers and run grade-all again to grade the rest"))
+                    return
+                continue
             yield owners.pop(future), outcome(future)
             yield from refill()
     finally:
         client.close()
+
+
+def give_up(client, owners, waiting, reason):
+    """Cancel the tasks in flight; yield (submission, reason) for them and the ones not sent."""
+    client.cancel(list(owners))
+    yield from ((owners.pop(future), reason) for future in list(owners))
+    yield from ((submission, reason) for submission in reversed(waiting))
+
+
+def wait_for_a_worker(client, scheduler, seconds):
+    try:
+        client.wait_for_workers(1, timeout=seconds)
+    except TimeoutError:
+        raise ClusterUnavailable(f"no Dask worker joined the scheduler at {scheduler} within {seconds:g} s: start "
+                                 f"workers (`dask worker {scheduler} --nthreads 1`) or wait longer "
+                                 "(--worker-wait)") from None
+
+
+class WorkerWatch:
+    """Tells when the cluster has been without any worker for `patience` seconds."""
+
+    def __init__(self, client, patience):
+        self.client, self.patience, self.since = client, patience, None
+
+    def lost_for_good(self):
+        if self.client.nthreads():
+            self.since = None
+            return False
+        self.since = self.since or time.monotonic()
+        return time.monotonic() - self.since >= self.patience
 
 
 def outcome(future):

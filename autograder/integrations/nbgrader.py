@@ -11,6 +11,11 @@ generate_assignment
     same name is never ignored), and `ReleaseStudentFiles` writes the student's version of each,
     made by `autograder release`, into the release folder. It also gives every graded cell
     (grade_id `part-<id>`, one per rubric part) its points and text from the rubric.
+autograde, finding the hand-ins
+    nbgrader skips a hand-in without notebooks and scores a missing notebook 0; for these
+    assignments, a hand-in without the graded notebook (only engine.py and nn.py, or notebooks
+    without it) is graded from a fresh copy of it (`autograde_hand_ins_without_the_graded_notebook`,
+    `GradedNotebookExporter`), so that every hand-in gets the verdict `autograder grade-all` gives.
 autograde, sanitizing
     `ForgetUnknownCells` rebuilds the nbgrader metadata of every cell from the gradebook and
     drops it where the gradebook does not know the cell (renamed, invented, duplicated), so no
@@ -23,15 +28,22 @@ autograde, grading
     whose outputs are the part's feedback (stdout) and points (the cell's value: nbgrader's
     partial credit), re-creating a cell the student deleted. nbgrader's SaveAutoGrades records
     those points, `generate_feedback` shows the feedback and `export` exports the totals.
+generate_feedback
+    `FeedbackPage` is nbgrader's feedback page with each part named in its summary and the
+    feedback lines wrapped to the page's width.
 """
 import copy
+import fnmatch
 import glob
+import html
 import os
+import re
 from pathlib import Path
 
 import nbformat
+from nbconvert.exporters import HTMLExporter, NotebookExporter
 from nbgrader.api import Gradebook
-from nbgrader.converters import Autograde, GenerateAssignment
+from nbgrader.converters import Autograde, GenerateAssignment, NbGraderException
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from nbgrader.utils import is_grade, is_solution
@@ -53,7 +65,8 @@ sandbox, tries many more cases than the self-checks, and writes each part's scor
 (the failing case, expected against got, the likely mistake) under that part's cell. Nothing
 you run or change in this notebook changes a score.
 
-Check yourself as you go: run `pytest` in this folder."""
+Check yourself as you go: run `pytest` in this folder. nbgrader's Validate button (or
+`nbgrader validate grading.ipynb`) runs each part's self-checks under its cell (see `validate.py`)."""
 
 
 class ConfigurationError(ValueError):
@@ -74,11 +87,16 @@ def part_of(grade_id):
 # The graded notebook -------------------------------------------------------------------------
 
 def part_cell_source(part):
+    """The code of the part's graded cell. Run in a kernel it is worth 0, except under nbgrader
+    validate, where it runs the part's self-checks (validate.py in the students' folder)."""
     unit = "point" if part.points == 1 else "points"
     return (f"# {part.id}: {part.title} ({part.points:g} {unit})\n"
-            "# Scored by the course's sandboxed grader from your engine.py and nn.py, never by running\n"
-            "# this notebook: run here, this cell's value is 0; the grader writes the real score below.\n"
-            "0")
+            "# Graded by the course's grader, which runs your engine.py and nn.py in a\n"
+            "# sandbox: what a notebook runs never counts. After grading, this part's\n"
+            "# score and feedback appear below. Under nbgrader validate (the Validate\n"
+            "# button), this cell runs the part's self-checks instead.\n"
+            "from validate import graded_part\n"
+            f"graded_part({part.id!r})")
 
 
 def part_cell_metadata(grade_id, points, locked=True):
@@ -444,6 +462,86 @@ def place(nb, cell):
             nb.cells[index] = cell
             return
     nb.cells.append(cell)
+
+
+# Hand-ins without the graded notebook ---------------------------------------------------------
+
+def autograde_hand_ins_without_the_graded_notebook():
+    """Make nbgrader's autograde take, for the assignments in `SandboxedGrading.assignments`, the
+    hand-ins that hold no graded notebook (only engine.py and nn.py, or notebooks without it),
+    which it would skip (no notebook at all) or score 0 (a missing notebook). With
+    GradedNotebookExporter they are graded from a fresh copy of it, as `autograder grade-all`
+    grades the same folder. nbgrader offers no setting for which notebooks autograde takes, so
+    this wraps Autograde.init_notebooks (once, however often the configuration is loaded)."""
+    original = Autograde.init_notebooks
+    if getattr(original, "adds_graded_notebooks", False):
+        return
+
+    def init_notebooks(converter):
+        missing = missing_graded_notebooks(converter)
+        try:
+            original(converter)
+        except NbGraderException:
+            if not missing:
+                raise
+        for folder, path in missing:
+            converter.assignments.setdefault(folder, []).append(path)
+    init_notebooks.adds_graded_notebooks = True
+    Autograde.init_notebooks = init_notebooks
+
+
+def missing_graded_notebooks(converter):
+    """[(hand-in folder, the path its graded notebook would have)] of the converter's hand-ins of
+    sandboxed assignments that lack it."""
+    coursedir = converter.coursedir
+    if not fnmatch.fnmatch(Path(GRADED_NOTEBOOK).stem, coursedir.notebook_id):
+        return []
+    ours = SandboxedGrading(parent=converter).assignments
+    pattern = re.compile(converter._format_source("(?P<assignment_id>.*)", "(?P<student_id>.*)", escape=True))
+    missing = []
+    for folder in sorted(glob.glob(converter._format_source(coursedir.assignment_id, coursedir.student_id))):
+        named = pattern.match(folder)
+        path = os.path.join(folder, GRADED_NOTEBOOK)
+        if named and named["assignment_id"] in ours and os.path.isdir(folder) and not os.path.exists(path):
+            missing.append((folder, path))
+    return missing
+
+
+class GradedNotebookExporter(NotebookExporter):
+    """autograde's exporter (`Autograde.exporter_class`): asked for a graded notebook that the
+    hand-in lacks, it gives a fresh copy of it, whose part cells GradeInSandbox then scores."""
+
+    def from_filename(self, filename, resources=None, **kw):
+        if os.path.basename(filename) != GRADED_NOTEBOOK or os.path.exists(filename):
+            return super().from_filename(filename, resources=resources, **kw)
+        self.log.warning("%s was not handed in: its parts are graded from the hand-in's files as they are", filename)
+        fresh = graded_notebook(SandboxedGrading(parent=self).loaded_rubric())
+        return self.from_notebook_node(fresh, resources=resources, **kw)
+
+
+# The feedback page ----------------------------------------------------------------------------
+
+FEEDBACK_STYLE = """<style>
+/* feedback lines wrap at the page's width instead of running off under a scrollbar */
+div.output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+</style>
+"""
+
+
+class FeedbackPage(HTMLExporter):
+    """generate_feedback's exporter (`GenerateFeedback.exporter_class`): nbgrader's feedback page,
+    whose summary names each part (nbgrader's template calls every graded cell "Test cell") and
+    whose feedback lines wrap at the page's width."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        page, resources = super().from_notebook_node(nb, resources=resources, **kw)
+        settings = SandboxedGrading(parent=self)
+        if not settings.is_ours(resources):
+            return page, resources
+        for part in settings.loaded_rubric().parts:
+            page = page.replace(f'<a href="#{cell_id(part.id)}">Test cell</a>',
+                                f'<a href="#{cell_id(part.id)}">{html.escape(f"{part.id}: {part.title}")}</a>')
+        return page.replace("</head>", FEEDBACK_STYLE + "</head>", 1), resources
 
 
 # The preprocessor lists for nbgrader_config.py ------------------------------------------------

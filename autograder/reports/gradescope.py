@@ -9,10 +9,24 @@ def part_output(part):
     return printable("\n\n".join(part.feedback))
 
 
+def score_line(result, shown):
+    """The score as the top-level output, which every student sees at once, gives it: the total
+    when every part is visible, else only the visible parts' (a total would tell how the hidden
+    parts scored); nothing when no part is visible."""
+    visible = [part for part in result.parts if shown[part.id] == "visible"]
+    if len(visible) == len(result.parts):
+        return [f"Score: {result.score:g} / {result.max_score:g}"]
+    if not visible:
+        return []
+    score, out_of = sum(part.points for part in visible), sum(part.max_points for part in visible)
+    return [f"Score on the parts shown now: {score:g} / {out_of:g}"]
+
+
 def results_json(result, visibility="visible", rubric=None):
     """The Gradescope results object (a dict ready for json.dump). A part's test takes its
     visibility from the rubric's part, when a rubric is given; the rest is `visibility`."""
-    shown = {part.id: part.visibility for part in rubric.parts} if rubric else {}
+    in_rubric = {part.id: part.visibility for part in rubric.parts} if rubric else {}
+    shown = {part.id: in_rubric.get(part.id, visibility) for part in result.parts}
     tests = [{
         "name": f"{part.id}: {part.title}",
         "score": part.points,
@@ -20,10 +34,10 @@ def results_json(result, visibility="visible", rubric=None):
         "status": "passed" if part.passed else "failed",
         "output": part_output(part),
         "output_format": "text",
-        "visibility": shown.get(part.id, visibility),
+        "visibility": shown[part.id],
         "tags": [part.id],
     } for part in result.parts]
-    summary = [f"Score: {result.score:g} / {result.max_score:g}", f"Sandbox: {result.isolation}"]
+    summary = [*score_line(result, shown), f"Sandbox: {result.isolation}"]
     if result.problem:
         summary.insert(0, f"This submission could not be graded: {printable(result.problem)}")
     return {

@@ -11,6 +11,7 @@ Everything a submission can influence (its name, messages, warnings, evidence) i
 templates, control characters included; only the SVG drawn here is inserted as markup. Where
 `dot` is missing, the page says so in place of the graph.
 """
+import datetime
 import io
 import math
 import re
@@ -40,6 +41,7 @@ PLOT_STYLE = {
 MISSING_DOT = ("The computation graph is not drawn here: graphviz's `dot` program is not installed "
                "(Debian/Ubuntu: apt-get install graphviz).")
 LONGEST_NAME = 80  # characters of a submission name kept in its page's file name
+INDEX = "index.html"  # the class page, beside the students' pages
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder.reports", "templates"),
@@ -51,21 +53,23 @@ _templates = jinja2.Environment(
 )
 
 
-def student_page(result):
-    """One student's page: score, part table, and a picture for each failed part that has one."""
+def student_page(result, class_page=None, made=None):
+    """One student's page: score, part table, and a picture for each failed part that has one.
+    `class_page`: the file name of the class page to link back to; `made`: the report's date."""
     failed = [part for part in result.parts if not part.passed]
-    return _render("student.html", result=result,
-                   explained=[(part, picture(part.evidence[0])) for part in failed if part.evidence])
+    return _render("student.html", result=result, class_page=class_page, made=made,
+                   explained=[(part, picture(part.evidence[0]), shows_a_wrong_gradient(part.evidence[0]))
+                              for part in failed if part.evidence])
 
 
-def class_page(results, page_names=None):
+def class_page(results, page_names=None, made=None):
     """The instructor's page for a batch; `page_names` (one per result) link each student's page."""
     results = list(results)
     names = list(page_names) if page_names is not None else [None] * len(results)
     students = list(zip(results, names))
     parts = _rubric_parts(results)
     ranked = misconception_students(students)
-    return _render("class.html", students=students, parts=parts, ranked=ranked,
+    return _render("class.html", students=students, parts=parts, ranked=ranked, made=made,
                    columns=lambda result: [next((p for p in result.parts if p.id == i), None) for i in parts],
                    mean=sum(r.score for r in results) / len(results) if results else 0,
                    top=max((r.max_score for r in results), default=0),
@@ -74,20 +78,32 @@ def class_page(results, page_names=None):
                    misconception_plot=misconception_counts(ranked))
 
 
-def write_pages(results, folder):
-    """Write one page per result and the class page (index.html) into `folder`.
+def write_pages(results, folder, made=None):
+    """Write one page per result and the class page (index.html) into `folder`, each dated
+    `made` (default: today) and each student's page linking back to the class page.
 
     Returns (index path, [page path per result]). File names come from the submission names,
     reduced to safe characters and made unique, so no name can leave `folder`."""
     results = list(results)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    made = made or datetime.date.today().isoformat()
     names = page_names(results)
-    pages = [_write(folder, name, student_page(result)) for result, name in zip(results, names)]
-    return _write(folder, "index.html", class_page(results, names)), pages
+    pages = [_write(folder, name, student_page(result, INDEX, made)) for result, name in zip(results, names)]
+    return _write(folder, INDEX, class_page(results, names, made)), pages
 
 
 # --- safe text and names ------------------------------------------------------------------
+
+
+def code_spans(value):
+    """Text in which `backquoted` words become <code> (misconceptions name code that way), the
+    rest escaped and made visible like any other text."""
+    text = str(escape(visible(value)))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", text))
+
+
+_templates.filters["code_spans"] = code_spans
 
 
 def visible(value):
@@ -106,7 +122,7 @@ def _visible_char(char):
 
 def page_names(results):
     """A distinct, safe file name per result (index.html stays free for the class page)."""
-    taken = {"index.html"}
+    taken = {INDEX}
     names = []
     for result in results:
         stem = _file_stem(result.submission)
@@ -208,6 +224,11 @@ def _gradients(node):
         return tuple(_dot_text(text) for text in show_pair(float(expected), float(got)))
     shown = "none" if got is None else (_number(got) if _is_number(got) else str(got)[:60])
     return _dot_text(_number(expected)), _dot_text(shown)
+
+
+def shows_a_wrong_gradient(evidence):
+    """Whether a graph evidence has a node whose gradient the student's code got wrong (drawn red)."""
+    return evidence.get("kind") == "graph" and any(gradient_differs(node) for node in evidence["nodes"])
 
 
 def gradient_differs(node):

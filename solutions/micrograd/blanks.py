@@ -28,8 +28,8 @@ def what_to_do(name):
     """The next step for the student who ran into the blank `name`."""
     if name == "this cell":
         return "Write your code where this cell says # YOUR CODE HERE, in place of `raise NotImplementedError()`."
-    return ("Write it where it says # YOUR CODE HERE, save the file, then restart the kernel "
-            "(Kernel > Restart) and run the notebook again.")
+    return ("Write it where it says # YOUR CODE HERE, save the file and run this cell again: the notebook "
+            "reloads your .py files when they change.")
 
 
 def show_blanks_in_notebook():
