@@ -52,10 +52,10 @@ class NotAllowed(RuntimeError):
     """What student code gets for an operation the grader denies."""
 
 
-def install(worker_files, allowed=frozenset(), submission=""):
+def install(worker_files, allowed=None, submission=""):
     """Install the hook; `worker_files` are the worker's own source files, which may do anything;
-    `allowed` the standard-library modules the submission's files may import; `submission` the
-    folder of its files."""
+    `allowed` the standard-library modules the submission's files may import (None: any);
+    `submission` the folder of its files."""
     stdlib = STDLIB
     trusted = frozenset(worker_files)
     frame_users = frozenset(os.path.join(stdlib[0], name) for name in FRAME_USERS) | trusted
@@ -97,7 +97,8 @@ def install(worker_files, allowed=frozenset(), submission=""):
             name = str(args[0]).partition(".")[0]
             if name in DENIED_IMPORTS or name.startswith("_test"):
                 deny(f"import {name} (grading runs with a small part of Python's standard library)")
-            if own_files and name in standard and name not in allowed and caller().startswith(own_files):
+            if allowed is not None and name in standard and name not in allowed and own_files \
+                    and caller().startswith(own_files):
                 deny(f"import {name} (grading runs with a small part of Python's standard library)")
         elif event == "object.__getattr__":
             if args[1] in FRAME_ATTRIBUTES and caller() not in trusted:

@@ -16,7 +16,7 @@ scratch /tmp, so that nothing a part started or wrote outlives it.
 
 Control channel (SOCK_SEQPACKET, one JSON object per message)
     {"op": "part", "key": HEX, "layout": "flat"|"package", "root": DIR, "imports": ["engine", ...],
-     "allowed": [MODULE, ...]}, with two file descriptors attached (SCM_RIGHTS): the read end of
+     "allowed": [MODULE, ...] or null}, with two file descriptors attached (SCM_RIGHTS): the read end of
         the part's request pipe and the write end of its reply pipe. The child imports only the
         submission modules in "imports" (an op part needs engine.py alone), and the audit hook lets
         student code import only "allowed" modules of the standard library
@@ -220,7 +220,8 @@ def serve_part(request_fd, reply_fd, key, part, probes, guard):
     for name in guard.PURGED:  # loaded by the worker; student code must import them afresh, and may not
         sys.modules.pop(name, None)
     submission = part["root"] if part["layout"] == "flat" else os.path.dirname(part["root"])
-    guard.install(WORKER_FILES, frozenset(part.get("allowed", ())), os.path.abspath(submission))
+    allowed = part.get("allowed")
+    guard.install(WORKER_FILES, None if allowed is None else frozenset(allowed), os.path.abspath(submission))
 
     def send(text):
         line = text.encode()
