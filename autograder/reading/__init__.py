@@ -27,6 +27,9 @@ from autograder.reading.numbers import Point, reading_at
 
 RECURSION_LIMIT = 20_000  # the reading's interpreter is recursive; its own depth budget comes first
 NETWORK_PARTS = ("parameters", "convergence")
+FINDING_MISCONCEPTIONS = {scanning.TAMPERING: "code the grader does not grade",
+                          scanning.REBINDING: "a class, function or module rebound after its definition",
+                          scanning.TOO_LARGE: "code the grader could not read"}
 UNREADABLE_NOTE = ("this is the grader's limit, not necessarily your mistake: the submission is marked for your "
                    "instructor's review")
 
@@ -69,12 +72,12 @@ class Reading:
                            "code the grader could not read", self.stopped)
         for finding in self.findings:
             if _reaches(self.reach.get(part, set()), finding):
-                tampering = finding.kind == scanning.TAMPERING
-                message = (f"{finding.where}: your code {finding.message}. No part that this code reaches is graded"
-                           + (": the submission is marked for your instructor's review" if tampering else ""))
-                return Blocked(message, "code the grader does not grade" if tampering else
-                               "a class, function or module rebound after its definition",
-                               f"{finding.where}: {finding.message}")
+                message = f"{finding.where}: your code {finding.message}. No part that this code reaches is graded"
+                if finding.kind == scanning.TOO_LARGE:
+                    message = f"{finding.file} {finding.message}, so no part that imports it is graded"
+                if finding.kind != scanning.REBINDING:
+                    message += ": the submission is marked for your instructor's review"
+                return Blocked(message, FINDING_MISCONCEPTIONS[finding.kind], f"{finding.where}: {finding.message}")
         return None
 
     def proof(self, part):

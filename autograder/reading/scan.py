@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from autograder.reading import rules
 
 MAX_NODES = 400_000
-TAMPERING, REBINDING = "tampering", "rebinding"
+TAMPERING, REBINDING, TOO_LARGE = "tampering", "rebinding", "too large"
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,13 @@ class Scan:
 
     def run(self):
         self.check_definitions()
+        count = 0
         for node, scope, parent in _walk_with_scopes(self.tree):
+            count += 1
+            if count > MAX_NODES:  # what is not scanned is not graded
+                self.findings.append(Finding(TOO_LARGE, self.file, 1, f"is too large for the grader to read (more "
+                                                                      f"than {MAX_NODES:,} syntax nodes)", ""))
+                break
             self.check(node, scope, parent)
         return self.findings
 
@@ -170,12 +176,9 @@ def _walk_with_scopes(tree):
     """(node, scope, parent) for every node, iteratively: scope is the qualified name of the
     innermost function the node is in ("Value.tanh._backward"), or "" for code that runs when
     the module is imported (its top level and class bodies)."""
-    stack, count = [(tree, "", "", None)], 0
+    stack = [(tree, "", "", None)]
     while stack:
         node, qualname, scope, parent = stack.pop()
-        count += 1
-        if count > MAX_NODES:
-            return
         yield node, scope, parent
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             inner = f"{qualname}.{node.name}" if qualname else node.name
