@@ -317,7 +317,7 @@ def test_a_mixed_class_gets_a_complete_gradebook(mixed_class, tmp_path, rubric, 
         classroom.assert_gradescope_valid(payload)
         assert payload["score"] <= classroom.CORRECT
     eve = json.loads((out / "gradescope" / "eve.json").read_text())
-    assert eve["score"] == classroom.CORRECT
+    assert eve["score"] == 0 and "os.walk" in table["eve"][-1] and "os.walk" in eve["extra_data"]["review"][0]
     assert "8 students: 8 graded now" in capsys.readouterr().out
 
 

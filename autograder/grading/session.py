@@ -77,13 +77,13 @@ def close_workers():
         grader.close()
 
 
-def grade_safely(path, *, rubric, level, keep_worker=False):
+def grade_safely(path, *, rubric, level, keep_worker=False, read_source=True):
     """grade(), except that a failure of the grader itself becomes this submission's result
     (every part 0, marked as a grader error) instead of an exception: one bad submission
     never stops a batch."""
     started = time.monotonic()
     try:
-        return grade(path, rubric=rubric, level=level, keep_worker=keep_worker)
+        return grade(path, rubric=rubric, level=level, keep_worker=keep_worker, read_source=read_source)
     except Exception as error:  # fail closed for this submission only
         message = f"internal grader error ({type(error).__name__}: {error}); tell your instructor"
         return uniform_result(path, rubric, level, started, ERROR, message, [])
