@@ -73,14 +73,16 @@ def html_writer(folder):
     return functools.partial(html.write_pages, folder=folder)
 
 
-def grade_all(paths, rubric, level, console):
-    """Grade each path in turn, in one worker; one submission's trouble never stops the others."""
+def grade_all(paths, rubric, level, console, read_source=True):
+    """Grade each path in turn, in one worker; one submission's trouble never stops the others.
+    (`read_source=False`, the sandbox alone, is for the tests of that layer: see session.grade.)"""
     results = []
     with Progress(console=console, transient=True, disable=len(paths) < 2) as progress:
         task = progress.add_task("grading", total=len(paths))
         try:
             for path in paths:
-                results.append(grade_safely(path, rubric=rubric, level=level, keep_worker=True))
+                results.append(grade_safely(path, rubric=rubric, level=level, keep_worker=True,
+                                            read_source=read_source))
                 progress.advance(task)
         finally:
             close_workers()

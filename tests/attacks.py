@@ -1,6 +1,13 @@
 """The attack catalogue: submissions that try to raise their score, break the grader or harm
 the machine, each with the score it must get.
 
+Two layers stand in the way, and the catalogue holds each to account: the grader's reading of
+the source (autograder/reading: the static scan refuses what no honest submission needs, the
+proofs refuse numerical derivatives) and the sandbox the code then runs in. `lost` is what the
+whole grader takes away; `runtime_lost` what the sandbox alone takes away when the reading is
+switched off (tests/test_attacks.py grades both ways), or None where only the reading stops the
+attack (it runs code the sandbox lets through, and the numbers alone look right).
+
 An attack starts from the model solution (honest score: full marks) or from the released stubs
 (honest score: 0), and adds code at import time (`prelude`), in place of relu's `_backward`
 body (`sabotage`: relu is not used by training, so only the relu part may be lost), in place of
@@ -15,7 +22,9 @@ from dataclasses import dataclass, field
 from autograder import exercise
 from mutants import TOPO
 
+OPS = ("add", "mul", "pow", "tanh", "exp", "relu")
 ALL = "all"
+SAME = "same as lost"
 RELU_BODY = "            self.grad += (1.0 if self.data > 0 else 0.0) * out.grad\n"
 BLANK = "# YOUR CODE HERE\n{indent}raise NotImplementedError()"
 
@@ -34,6 +43,12 @@ class Attack:
     edit: object = None  # a function applied to engine.py's text, after the rest
     nn_edit: object = None  # a function applied to nn.py's text
     feedback: str = ""  # text the feedback of the first lost part must hold
+    runtime_lost: object = SAME  # lost with the sandbox alone (see the module's docstring)
+
+    @property
+    def runtime(self):
+        """What the sandbox alone must take away, or None."""
+        return self.lost if self.runtime_lost == SAME else self.runtime_lost
 
     def engine(self, solution_text, stub_text, context):
         text = solution_text if self.base == "solution" else stub_text
@@ -62,8 +77,8 @@ def sabotage(name, code, slow=False):
     return Attack(name, "solution", frozenset({"relu"}), sabotage=code, slow=slow)
 
 
-def at_import(name, code, base="solution", lost=ALL, slow=False):
-    return Attack(name, base, lost, prelude=code, slow=slow)
+def at_import(name, code, base="solution", lost=ALL, slow=False, runtime_lost=SAME):
+    return Attack(name, base, lost, prelude=code, slow=slow, runtime_lost=runtime_lost)
 
 
 ESCAPE_SECRETS = r'''
@@ -121,7 +136,7 @@ ATTACKS = [
                 while True:
                     time.sleep(0.05)
             os._exit(0)
-        """, lost=frozenset()),
+        """, runtime_lost=frozenset()),
     # -- signals and time
     sabotage("ignores and blocks signals, then loops", """
         import signal
@@ -145,7 +160,7 @@ ATTACKS = [
         for _ in range(50):
             sys.stdout.write(chunk)
             os.write(2, chunk.encode())
-        """, lost=frozenset()),
+        """, runtime_lost=frozenset()),
     sabotage("endless output inside a part", 'while True:\n    print("x" * 10 ** 6)', slow=True),
     sabotage("giant exception message", 'raise ValueError("x" * 10 ** 8)'),
     # -- crashes
@@ -284,7 +299,7 @@ ATTACKS = [
                         f.write(b"x" * 2 ** 20 * 8)
                 except OSError:
                     break
-        """, lost=frozenset()),
+        """, lost=frozenset(OPS), runtime_lost=frozenset()),
     # -- the protocol itself
     at_import("forges replies on the worker's channel", """
         import json, os
@@ -470,11 +485,11 @@ ISSUE_7 = [
            edit=replacing((SOLUTION_POW, body("self.grad += step(lambda z: z ** other, self.data) * out.grad")),
                           (SOLUTION_TANH, body("self.grad += step(ctanh, self.data) * out.grad")),
                           (SOLUTION_EXP, body("self.grad += step(cexp, self.data) * out.grad"))),
-           feedback="complex-step"),
+           feedback="which is not the derivative", runtime_lost=None),
     Attack("Richardson extrapolation in plain floats", "solution", frozenset({"tanh", "exp"}), prelude=RICHARDSON,
            edit=replacing((SOLUTION_TANH, body("self.grad += slope(math.tanh, self.data) * out.grad")),
                           (SOLUTION_EXP, body("self.grad += slope(math.exp, self.data) * out.grad"))),
-           feedback="finite-difference estimate"),
+           feedback="which is not the derivative", runtime_lost=None),
     Attack("central differences in decimal", "solution", frozenset({"exp"}), edit=replacing((SOLUTION_EXP, body("""
         from decimal import Decimal, getcontext
         getcontext().prec = 50
@@ -482,7 +497,7 @@ ISSUE_7 = [
         self.grad += float(((x + h).exp() - (x - h).exp()) / (2 * h)) * out.grad
         """)))),
     Attack("backward() by central differences", "solution", frozenset({"backward", "convergence"}),
-           edit=replacing((TOPO, body(NUMERIC_BACKWARD, indent=8))), feedback="finite-difference estimate"),
+           edit=replacing((TOPO, body(NUMERIC_BACKWARD, indent=8))), feedback="did not call any node's _backward"),
     # 3. checks that would pass without judging
     Attack("float-subclass data hides a wrong relu", "solution",  # no op's out.data is a float: every op is lost
            frozenset({*(op.part for op in exercise.OPS), "convergence"}),
@@ -513,14 +528,15 @@ ISSUE_7 = [
                 while True:
                     pass
         """, base="stub"),
-    Attack("a huge parameters() list and a huge dir()", "solution", frozenset({"parameters", "convergence"}),
+    Attack("a huge parameters() list and a huge dir()", "solution", frozenset({*OPS, "parameters", "convergence"}),
+           runtime_lost=frozenset({"parameters", "convergence"}),
            prelude="class Meta(type):\n    def __dir__(cls):\n        return ['x' * 1000 + str(i) for i in range(10 ** 5)]",
            edit=replacing(("class Value:\n", "class Value(metaclass=Meta):\n")),
            nn_edit=replacing(("        return [p for layer in self.layers for p in layer.parameters()]\n",
                               "        return [self.layers[0].neurons[0].b] * 10 ** 6 + ['x' * 10 ** 5] * 50\n"))),
     # 8. nothing of one part reaches the next one
     Attack("leaves a note in /tmp for the next part", "solution", frozenset({"mul"}),
-           prelude="import os, tempfile\nNOTE = os.path.join(tempfile.gettempdir(), 'note-from-add')",
+           prelude="import os\nNOTE = os.path.join('/tmp', 'note-from-add')",
            edit=replacing(("            self.grad += out.grad\n            other.grad += out.grad\n",
                            body("open(NOTE, 'w').write('x')\nself.grad += out.grad\nother.grad += out.grad")),
                           ("            self.grad += other.data * out.grad\n",
@@ -534,6 +550,100 @@ ISSUE_7 = [
                """))), feedback="ran out of time"),
 ]
 ATTACKS += ISSUE_7
+
+
+# ---------------------------------------------------------------- issue 13: the code read is the code run
+
+SOLUTION_END = "        return other * self ** -1\n"
+NUMERIC_TANH_METHOD = """
+    import math
+
+    class {name}:
+        def tanh(self):
+            out = type(self)(math.tanh(self.data), (self,), 'tanh')
+
+            def _backward():  # five-point differences: within 1e-13 of the derivative
+                x, h, f = self.data, 1e-3, math.tanh
+                self.grad += (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h) * out.grad
+            out._backward = _backward
+            return out
+    """
+FORGED_PARAMETERS = """
+    def forged(self, nin, nouts):
+        sizes = [nin, *nouts]
+        walk = [[l, n, r] for l, (a, b) in enumerate(zip(sizes, sizes[1:])) for n in range(b) for r in ["w"] * a + ["b"]]
+        items = [{"value": i} for i in range(len(walk))]
+        return {"walk": walk, "used": [True] * len(walk), "returned": {"type": "list", "items": items, "length": len(walk)}}
+    """
+ISSUE_13 = [
+    # 1. the code read is not the code run
+    Attack("a second class Value, after an honest one", "solution", ALL, runtime_lost=None,
+           prelude=NUMERIC_TANH_METHOD.format(name="Numeric"),
+           edit=lambda text: text + "\n\nclass Value(Numeric, Value):\n    pass\n", feedback="more than once"),
+    Attack("tanh inherited from a base class that estimates it", "solution", frozenset({"tanh"}), runtime_lost=None,
+           prelude=NUMERIC_TANH_METHOD.format(name="Numeric"),
+           edit=replacing(("class Value:\n", "class Value(Numeric):\n"),
+                          ("    def tanh(self):\n        t =", "    def tanh_(self):\n        t =")),
+           ),
+    Attack("Value.tanh assigned after the class", "solution", ALL, runtime_lost=None,
+           prelude=NUMERIC_TANH_METHOD.format(name="Numeric"),
+           edit=lambda text: text + "\n\nValue.tanh = Numeric.tanh\n", feedback="outside the definition"),
+    Attack("a decorator that swaps in an estimate", "solution", frozenset({"exp"}), runtime_lost=None, prelude="""
+        import math
+        def exact(method):
+            def estimated(self):
+                out = Value(math.exp(self.data), (self,), 'exp')
+                def _backward():
+                    x, h, f = self.data, 1e-3, math.exp
+                    self.grad += (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h) * out.grad
+                out._backward = _backward
+                return out
+            return estimated
+        """, edit=replacing(("    def exp(self):\n", "    @exact\n    def exp(self):\n")),
+           feedback="which is not the derivative"),
+    # 2. numerical derivatives written so that no pattern lists them
+    Attack("a complex step without a complex token", "solution", frozenset({"exp"}), runtime_lost=None,
+           prelude="import math\nJ = (-1) ** 0.5",
+           edit=replacing((SOLUTION_EXP, body("w = math.e ** (self.data + J * 1e-30)\n"
+                                              "self.grad += getattr(w, 'imag') / 1e-30 * out.grad"))),
+           feedback="which is not the derivative"),
+    Attack("Richardson extrapolation through two names", "solution", frozenset({"tanh"}), runtime_lost=None, prelude="""
+        import math
+        def slope(f, x, h=0.01):
+            up, down = f(x + h), f(x - h)
+            coarse = (up - down) / (2 * h)
+            up, down = f(x + h / 2), f(x - h / 2)
+            return (4 * (up - down) / h - coarse) / 3
+        """, edit=replacing((SOLUTION_TANH, body("self.grad += slope(math.tanh, self.data) * out.grad")))),
+    # 3. code from strings: the audit hook no longer trusts a standard-library caller
+    sabotage("timeit runs a string of code", "import timeit\ntimeit.Timer(setup='import os').timeit(1)\n"
+                                             "self.grad += (1.0 if self.data > 0 else 0.0) * out.grad"),
+    sabotage("a module written to /tmp and imported", "import sys\nopen('/tmp/helper13.py', 'w').write('X = 1')\n"
+                                                       "sys.path.insert(0, '/tmp')\nimport helper13\n"
+                                                       "self.grad += (1.0 if self.data > 0 else 0.0) * out.grad"),
+    # 4. the worker's own state
+    at_import("a signal handler climbs the worker's frames", """
+        import signal
+        def climb(number, frame):
+            while frame is not None:
+                frame.f_globals.get("handlers", {}).clear()
+                frame = frame.f_back
+        signal.signal(signal.SIGALRM, climb)
+        signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+        """, base="stub"),
+    at_import("the worker's probes patched through object.__subclasses__()", FORGED_PARAMETERS + """
+    for cls in object.__subclasses__():
+        if cls.__name__ == "Probes":
+            cls.parameters = forged
+    """, base="stub", runtime_lost=None),
+    # 5. convergence without backpropagation
+    Attack("a numerical backward() in a base class", "solution", frozenset({"backward", "convergence"}),
+           prelude="class Numeric:\n    def backward(self):\n" + textwrap.indent(textwrap.dedent(NUMERIC_BACKWARD), " " * 8),
+           edit=replacing(("class Value:\n", "class Value(Numeric):\n"),
+                          ('    def backward(self):\n        """', '    def backward_(self):\n        """')),
+           feedback="did not call any node's _backward"),
+]
+ATTACKS += ISSUE_13
 
 
 # ---------------------------------------------------------------- issue 14: a bounded grader
@@ -558,13 +668,14 @@ def data_module():
 FINITE_DIFFERENCE = "(max(0.0, self.data + 1e-6) - max(0.0, self.data)) / 1e-6"  # relu's slope, estimated
 MANY_CALLS = "".join(f"a = f({n}.25)\nb = f(-{n}.75)\n" for n in range(3000))  # 9 million pairs, none a step
 LOCKED_NOTE = """
-import os, tempfile
-NOTE = os.path.join(tempfile.gettempdir(), "locked-note")
+import os
+TMP = os.environ.get("TMPDIR", "/tmp")
+NOTE = os.path.join(TMP, "locked-note")
 def lock_a_note():
     try:
         os.makedirs(os.path.join(NOTE, "deeper"))
         open(os.path.join(NOTE, "deeper", "note"), "w").write("x")
-        for folder in (os.path.join(NOTE, "deeper"), NOTE, tempfile.gettempdir()):
+        for folder in (os.path.join(NOTE, "deeper"), NOTE, TMP):
             os.chmod(folder, 0)
     except OSError:
         pass
@@ -592,8 +703,8 @@ ISSUE_14 = [
     sabotage("a 400 kB function name in every error's location",
              f"def {'x' * 400_000}():\n    raise ValueError('where am I?')\n{'x' * 400_000}()"),
     # 3. state between parts
-    Attack("locks a note in /tmp for the next part in folders of mode 000", "solution", frozenset({"mul"}),
-           prelude=LOCKED_NOTE,
+    Attack("locks a note in /tmp for the next part in folders of mode 000", "solution", ALL,
+           runtime_lost=frozenset({"mul"}), prelude=LOCKED_NOTE,
            edit=replacing(("            self.grad += out.grad\n            other.grad += out.grad\n",
                            body("lock_a_note()\nself.grad += out.grad\nother.grad += out.grad")),
                           ("            self.grad += other.data * out.grad\n",

@@ -71,7 +71,10 @@ def zipped(build, repo, path):
 def hostile(repo, path, targets):
     """A correct solution that, when imported, tries to overwrite every file under `targets`
     (say, the grader's output folder and the other students' work) and prints a fake result.
-    The sandbox must make all of that fail, leaving the honest score."""
+    No part of it is graded (`os.walk` is outside what a submission may use: the grader's reading
+    refuses it before it runs, and marks the submission for review), and were it run, the sandbox
+    would make all of it fail (the attack catalogue grades such code with the sandbox alone).
+    Returns its total: 0."""
     prelude = f"""
     import json, os
     print(json.dumps({{"score": 1000, "tests": []}}))
@@ -85,7 +88,8 @@ def hostile(repo, path, targets):
                 except OSError:
                     pass
     """
-    return correct(repo, path, prelude)
+    correct(repo, path, prelude)
+    return 0.0
 
 
 def broken_zip(path):

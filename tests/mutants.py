@@ -370,7 +370,7 @@ MUTANTS = (
         "self.grad = 1.0",
         "for node in reversed(Value.tape):",
         "    node._backward()",
-        "Value.tape.clear()", indent=8), lost("backward"), "not every Value ever made", also=TAPE),
+        "Value.tape.clear()", indent=8), lost("backward", "convergence"), "not every Value ever made", also=TAPE),
     # nodes equal when their data is: `visited` and `_prev` take distinct nodes with equal data for one
     # (in training too: sum() starts from 0, and `0 + e` holds the same data as the squared error e)
     Mutant("value-equal-by-data", "engine.py", "    def __repr__(self):\n", lines(

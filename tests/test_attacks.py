@@ -156,18 +156,26 @@ def report_text(result):
     return console.export_text() + json.dumps(gradescope.results_json(result))
 
 
-@pytest.mark.parametrize("attack", [pytest.param(a, id=a.name, marks=[pytest.mark.slow] if a.slow else [])
-                                    for a in ATTACKS])
-def test_attack(attack, repo, tmp_path, level, fast_rubric, secret_lines, canary, listener, private_tmp):
+LAYERS = [pytest.param((a, "whole grader"), id=a.name, marks=[pytest.mark.slow] if a.slow else []) for a in ATTACKS] + [
+    pytest.param((a, "sandbox alone"), id=f"{a.name} (sandbox alone)", marks=[pytest.mark.slow])
+    for a in ATTACKS if a.runtime is not None]
+
+
+@pytest.mark.parametrize("attack_and_layer", LAYERS)
+def test_attack(attack_and_layer, repo, tmp_path, level, fast_rubric, secret_lines, canary, listener, private_tmp):
+    """The whole grader takes away `lost`; the sandbox alone, with the reading of the source
+    switched off, `runtime_lost`: each layer holds on its own."""
+    attack, layer = attack_and_layer
     protected = tree_digest(repo / "solutions", repo / "reference", repo / "autograder")
     context = {"CANARY": canary, "PORT": listener.getsockname()[1]}
     folder = build_submission(attack, tmp_path / "submission", repo, context)
 
     started = time.monotonic()
-    result = grade(folder, rubric=fast_rubric, level=level)
+    result = grade(folder, rubric=fast_rubric, level=level, read_source=layer == "whole grader")
     elapsed = time.monotonic() - started
 
-    lost = {p.id for p in result.parts} if attack.lost == ALL or attack.base == "stub" else attack.lost
+    expected = attack.lost if layer == "whole grader" else attack.runtime
+    lost = {p.id for p in result.parts} if expected == ALL or attack.base == "stub" else expected
     scores = {p.id: p.points for p in result.parts}
     assert scores == {p.id: 0.0 if p.id in lost else p.max_points for p in result.parts}, report_text(result)
     assert result.internal_errors == []
@@ -184,7 +192,8 @@ def test_attack(attack, repo, tmp_path, level, fast_rubric, secret_lines, canary
     assert "FOUND" not in report
     assert not CONTROL.search(report), "student text reached the report with control characters"
     feedback = {p.id: "\n".join(p.feedback) for p in result.parts if p.id in lost}
-    assert not attack.feedback or any(attack.feedback in text for text in feedback.values()), report
+    assert layer != "whole grader" or not attack.feedback or any(attack.feedback in text for text in feedback.values()), \
+        report
     assert not any("different results" in text for text in feedback.values()), report
 
 

@@ -23,6 +23,8 @@ HOSTILE_IDS = ["..", ".", "../../etc/passwd", "a/b", "new\nline", "tab\there", "
                "=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)", "\udcff\udcfe", "Alice", "alice", "%41lice",
                "x" * 400, "x" * 399 + "y", "名前", " "]
 
+TOTAL, PROBLEM = -3, -2  # the gradebook's last columns: total, problem, review
+
 
 @pytest.fixture
 def rubric():
@@ -100,10 +102,10 @@ def test_ids_are_shown_without_control_or_format_characters():
 def test_gradebook_cells_cannot_run_as_spreadsheet_formulas(rubric):
     graded = [(student, a_result(rubric, {"add"}, problem="=1+2 broken")) for student in HOSTILE_IDS]
     table = list(rows(graded, rubric))
-    assert table[0] == ["student", *(p.id for p in rubric.parts), "total", "problem"]
+    assert table[0] == ["student", *(p.id for p in rubric.parts), "total", "problem", "review"]
     for row in table[1:]:
-        assert not row[0].startswith(("=", "+", "-", "@")) and not row[-1].startswith(("=", "+", "-", "@"))
-        assert row[-1] == "'=1+2 broken" and row[1] == "1" and row[-2] == "1"
+        assert not row[0].startswith(("=", "+", "-", "@")) and not row[PROBLEM].startswith(("=", "+", "-", "@"))
+        assert row[PROBLEM] == "'=1+2 broken" and row[1] == "1" and row[TOTAL] == "1"
         assert not any(ch in cell for cell in row for ch in "\n\r\t\x00\u202e")
     assert [row[0] for row in table[1:]][8:12] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-1", "'@SUM(A1)"]
 
@@ -154,11 +156,11 @@ def test_unreadable_submissions_get_rows_with_their_error(tmp_path):
     assert "4 students: 4 graded now" in done.stdout and "4 could not be graded" in done.stdout
     book = read_gradebook(out)
     assert [row[0] for row in book] == ["student", "'=cmd|' calc'!A0", "broken", "essay.pdf", "no-engine"]
-    problems = {row[0]: row[-1] for row in book[1:]}
+    problems = {row[0]: row[PROBLEM] for row in book[1:]}
     assert "not a valid zip" in problems["broken"] and "not a valid zip" in problems["'=cmd|' calc'!A0"]
     assert "a submission is a folder or a .zip" in problems["essay.pdf"]
     assert "no engine.py" in problems["no-engine"]
-    assert all(row[-2] == "0" for row in book[1:])
+    assert all(row[TOTAL] == "0" for row in book[1:])
     for student in ("broken", "essay.pdf", "no-engine", "=cmd|' calc'!A0"):
         payload = json.loads((out / "gradescope" / f"{file_name(student)}.json").read_text())
         classroom.assert_gradescope_valid(payload)
@@ -211,7 +213,7 @@ def test_a_lost_task_is_an_error_row_and_graded_again_next_time(tmp_path, monkey
             yield submission, RuntimeError("worker died")
     monkeypatch.setattr(pool, "grade_locally", crashing)
     assert grade_all.main(directory=folder, out=out) == 3
-    assert all("the grading task failed (RuntimeError: worker died)" in row[-1] for row in read_gradebook(out)[1:])
+    assert all("the grading task failed (RuntimeError: worker died)" in row[PROBLEM] for row in read_gradebook(out)[1:])
     assert "the grader itself failed for 4 submission(s)" in capsys.readouterr().err
     assert not list((out / "results").iterdir())
     monkeypatch.setattr(pool, "grade_locally", quick)
@@ -227,7 +229,7 @@ def test_an_nbgrader_course_gets_a_row_per_student(tmp_path, quick_grading):
     assert quick_grading == ["alice"]
     book = read_gradebook(tmp_path / "out")
     assert [row[0] for row in book[1:]] == ["alice", "bob"]
-    assert book[1][-2:] == ["1", ""] and book[2][-2] == "0" and "no micrograd/ folder" in book[2][-1]
+    assert [book[1][TOTAL], book[1][PROBLEM]] == ["1", ""] and book[2][TOTAL] == "0" and "no micrograd/ folder" in book[2][PROBLEM]
 
 
 def test_html_pages_for_the_class(tmp_path, quick_grading):
@@ -298,24 +300,24 @@ def test_a_mixed_class_gets_a_complete_gradebook(mixed_class, tmp_path, rubric, 
     out = tmp_path / "out"
     assert grade_all.main(directory=folder, out=out, jobs=2) == 0
     book = read_gradebook(out)
-    assert book[0] == ["student", *(p.id for p in rubric.parts), "total", "problem"]
+    assert book[0] == ["student", *(p.id for p in rubric.parts), "total", "problem", "review"]
     table = {row[0]: row for row in book[1:]}
     assert [row[0] for row in book[1:]] == ["'=2+3", "ada", "bob", "cy", "dee", "eve", "fay", "gus"]
     for student, total in totals.items():
         shown = "'" + student if student.startswith("=") else student
-        assert float(table[shown][-2]) == total, (student, table[shown])
-        assert table[shown][-1] == ""
+        assert float(table[shown][TOTAL]) == total, (student, table[shown])
+        assert table[shown][PROBLEM] == ""
     relu = book[0].index("relu")
     assert table["bob"][relu] == "0" and table["ada"][relu] == f"{rubric.part('relu').points:g}"
-    assert "not a valid zip" in table["fay"][-1] or "cannot be unpacked" in table["fay"][-1]
-    assert "no engine.py" in table["gus"][-1]
+    assert "not a valid zip" in table["fay"][PROBLEM] or "cannot be unpacked" in table["fay"][PROBLEM]
+    assert "no engine.py" in table["gus"][PROBLEM]
     assert {p.name: p.read_bytes() for p in (folder / "ada").iterdir()} == ada_before
     for path in (out / "gradescope").iterdir():
         payload = json.loads(path.read_text())
         classroom.assert_gradescope_valid(payload)
         assert payload["score"] <= classroom.CORRECT
     eve = json.loads((out / "gradescope" / "eve.json").read_text())
-    assert eve["score"] == classroom.CORRECT
+    assert eve["score"] == 0 and "os.walk" in table["eve"][-1] and "os.walk" in eve["extra_data"]["review"][0]
     assert "8 students: 8 graded now" in capsys.readouterr().out
 
 
@@ -366,6 +368,6 @@ def test_a_killed_run_resumes_without_regrading(repo, tmp_path):
     after = stamps(out / "results")
     assert {name: after[name] for name in done_before} == done_before
     assert sorted(after) == [f"{student}.json" for student in students]
-    totals = {row[0]: row[-2] for row in read_gradebook(out)[1:]}
+    totals = {row[0]: row[TOTAL] for row in read_gradebook(out)[1:]}
     expected = {student: classroom.CORRECT if n % 2 else classroom.WRONG for n, student in enumerate(students)}
     assert totals == {student: f"{points:g}" for student, points in expected.items()}

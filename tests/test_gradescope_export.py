@@ -319,11 +319,13 @@ def test_a_submission_cannot_write_or_print_its_own_results(repo, tmp_path):
                "        open(path, 'w').write('{\"score\": 1000}')\n"
                "    except OSError:\n"
                "        pass\n") + DAEMON.replace("__TARGETS__", repr(targets))
-    honest = classroom.correct(repo, root / "submission", "import os\n" + prelude)
+    classroom.correct(repo, root / "submission", "import os\n" + prelude)
     payload = run_autograder(root)
     written = results.read_bytes()
     time.sleep(5)  # the daemon's time is up, if it ever ran
     assert results.read_bytes() == written
     classroom.assert_gradescope_valid(payload)
-    assert payload["score"] == honest == classroom.CORRECT
+    # not graded, for code no honest submission needs (the sandbox alone stops the writes too:
+    # tests/attacks.py, "prints and writes fake results", sandbox alone)
+    assert payload["score"] == 0 and "os.makedirs" in payload["extra_data"]["review"][0]
     assert scores(payload) == scores(autograder_grade(root / "submission"))

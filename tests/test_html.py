@@ -5,6 +5,7 @@ import importlib.util
 import json
 import math
 import re
+from dataclasses import replace
 import shutil
 import subprocess
 import sys
@@ -320,6 +321,16 @@ def test_the_class_page_plots_scores_pass_rates_and_misconceptions(class_results
     assert {"#1", "#2", "3", "1"} <= set(counted)
 
 
+def test_the_class_page_marks_a_submission_for_review_and_counts_them(class_results):
+    flagged = replace(passed_submission("submissions/erin"),
+                      review=("engine.py, line 3: imports inspect, which no part of this exercise needs", HOSTILE))
+    page = html.class_page([*class_results, flagged])
+    assert "· 1 marked for review" in page
+    marks = re.findall(r'<div class="sub review">marked for review: (.*?)</div>', page)
+    assert marks == ["engine.py, line 3: imports inspect, which no part of this exercise needs",
+                     "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;\\x1b[31m\\u202e\\x00 \\N ../../x"]
+
+
 def test_a_class_without_misconceptions_says_so():
     page = html.class_page([passed_submission()])
     assert "No failure in this batch was explained by a recognised misconception." in page
@@ -536,3 +547,16 @@ def test_grade_html_draws_the_failing_graph_of_a_wrong_submission(graded_with_ht
     boxes, red = graph_nodes(svg_tree(figure(page, "graph")))
     assert red and all("grad expected" in boxes[node] and "grad yours" in boxes[node] for node in red)
     assert all(text.strip() for text in boxes.values()), "every box and op circle says what it is"
+
+
+@pytest.mark.slow
+def test_a_submission_marked_for_review_shows_so_on_the_class_page_in_chromium(tmp_path, class_results):
+    flagged = replace(passed_submission("submissions/erin"),
+                      review=("engine.py, line 3: imports inspect, which no part of this exercise needs",))
+    index, _ = html.write_pages([*class_results, flagged], tmp_path / "pages")
+    seen = browser.measured(tmp_path, index, """
+        return [...document.querySelectorAll('.review')].map(e => [e.textContent.trim(), e.getBoundingClientRect().height]);
+    """)
+    assert [text for text, _ in seen] == ["marked for review: engine.py, line 3: imports inspect, which no part of "
+                                          "this exercise needs"]
+    assert all(height > 10 for _, height in seen)

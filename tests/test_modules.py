@@ -161,7 +161,7 @@ def test_the_sandbox_holds_the_graded_modules_compiled_and_nothing_else(repo, tm
     (folder / "nn.py").write_text(without_markers((solution / "nn.py").read_text()))
     (folder / "helpers.py").write_text("def slope():\n    return 1.0\n")
     (folder / "unused.py").write_text("raise SystemExit\n")
-    result = grade(folder)
+    result = grade(folder, read_source=False)  # engine.py probes the sandbox, as no honest one would
     assert result.score == result.max_score, [p.feedback for p in result.parts]
 
 

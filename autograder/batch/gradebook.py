@@ -1,6 +1,8 @@
-"""The class gradebook as CSV: `student,<part ids in rubric order>,total,problem`, one row per
-student in student order. `problem` says why a submission could not be graded (empty when it
-was). A text cell that a spreadsheet would run as a formula is defused with a leading quote."""
+"""The class gradebook as CSV: `student,<part ids in rubric order>,total,problem,review`, one row
+per student in student order. `problem` says why a submission could not be graded (empty when it
+was); `review` why the instructor should look at it (code the grader does not grade, or could not
+read), empty for most. A text cell that a spreadsheet would run as a formula is defused with a
+leading quote."""
 import csv
 import io
 
@@ -18,11 +20,11 @@ def spreadsheet_safe(text):
 
 def rows(graded, rubric):
     """The gradebook's rows (header first) for `graded`: (student id, GradeResult) pairs."""
-    yield ["student", *(part.id for part in rubric.parts), "total", "problem"]
+    yield ["student", *(part.id for part in rubric.parts), "total", "problem", "review"]
     for student, result in graded:
         points = {part.id: part.points for part in result.parts}
         yield [spreadsheet_safe(student), *(f"{points.get(part.id, 0.0):g}" for part in rubric.parts),
-               f"{result.score:g}", spreadsheet_safe(result.problem)]
+               f"{result.score:g}", spreadsheet_safe(result.problem), spreadsheet_safe("; ".join(result.review))]
 
 
 def write_gradebook(path, graded, rubric):

@@ -84,6 +84,7 @@ class GradeResult:
     seconds: float
     problem: str = ""  # why the submission could not be graded at all, if it could not
     warnings: tuple = field(default=())
+    review: tuple = field(default=())  # why an instructor should look at it (tampering, code the grader could not read)
 
     @property
     def score(self):
@@ -100,7 +101,7 @@ class GradeResult:
     def to_dict(self):
         """JSON-ready data; `GradeResult.from_dict` rebuilds an equal result."""
         return {"submission": self.submission, "isolation": self.isolation, "seconds": self.seconds,
-                "problem": self.problem, "warnings": list(self.warnings),
+                "problem": self.problem, "warnings": list(self.warnings), "review": list(self.review),
                 "parts": [{"id": p.id, "title": p.title, "max_points": p.max_points,
                            "checks": [_check_dict(c) for c in p.checks]} for p in self.parts]}
 
@@ -109,7 +110,7 @@ class GradeResult:
         parts = tuple(PartResult(p["id"], p["title"], float(p["max_points"]),
                                  tuple(_check_from(c) for c in p["checks"])) for p in data["parts"])
         return cls(data["submission"], parts, data["isolation"], float(data["seconds"]), data.get("problem", ""),
-                   tuple(data.get("warnings", ())))
+                   tuple(data.get("warnings", ())), tuple(data.get("review", ())))
 
 
 def _check_dict(check):

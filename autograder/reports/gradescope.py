@@ -49,5 +49,6 @@ def results_json(result, visibility="visible", rubric=None):
         "tests": tests,
         "extra_data": {"grader": f"micrograd-autograder {__version__}", "isolation": result.isolation,
                        "seconds": round(result.seconds, 3), "warnings": [printable(w) for w in result.warnings],
+                       "review": [printable(r) for r in result.review],
                        "submission": printable(result.submission)},
     }

@@ -73,7 +73,7 @@ def class_page(results, page_names=None, made=None):
                    columns=lambda result: [next((p for p in result.parts if p.id == i), None) for i in parts],
                    mean=sum(r.score for r in results) / len(results) if results else 0,
                    top=max((r.max_score for r in results), default=0),
-                   ungraded=sum(1 for r in results if r.problem),
+                   ungraded=sum(1 for r in results if r.problem), reviewed=sum(1 for r in results if r.review),
                    score_plot=score_distribution(results), pass_plot=pass_rates(results),
                    misconception_plot=misconception_counts(ranked))
 

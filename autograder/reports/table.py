@@ -36,6 +36,7 @@ def render(result):
     lines = [Text.from_markup(f"[bold]{escape(printable(result.submission))}[/]  graded in {result.seconds:.2f} s"),
              Text(f"sandbox: {result.isolation}", style="dim")]
     lines += [Text(f"warning: {printable(w)}", style="yellow") for w in result.warnings]
+    lines += [Text(f"marked for review: {printable(r)}", style="magenta") for r in result.review]
     if result.problem:
         lines.append(Text(f"could not be graded: {printable(result.problem)}", style="red"))
     total = Text(f"score: {result.score:g} / {result.max_score:g}", style="bold")

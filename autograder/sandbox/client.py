@@ -109,13 +109,16 @@ class Worker:
         text = self._stderr.decode("utf-8", "replace").strip()
         return printable("\n".join(text.splitlines()[-lines:])[-MAX_TEXT:])
 
-    def open_part(self, layout, root, deadline):
-        """A fresh child that loads the submission and serves one part until `deadline`."""
+    def open_part(self, layout, root, deadline, imports=("engine", "nn"), allowed=None):
+        """A fresh child that loads the submission (the modules `imports`) and serves one part
+        until `deadline`; student code may import the standard-library modules `allowed` (every
+        one when None: tests that probe the sandbox itself)."""
         key = os.urandom(16)
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         try:
-            message = {"op": "part", "key": key.hex(), "layout": layout, "root": root}
+            message = {"op": "part", "key": key.hex(), "layout": layout, "root": root, "imports": list(imports),
+                       "allowed": None if allowed is None else sorted(allowed)}
             pid = self._control_call(message, [request_read, reply_write]).get("pid")
         except BaseException:
             for fd in (request_write, reply_read):

@@ -15,9 +15,12 @@ the sandbox's own user; with no user of its own, each child's process group) and
 scratch /tmp, so that nothing a part started or wrote outlives it.
 
 Control channel (SOCK_SEQPACKET, one JSON object per message)
-    {"op": "part", "key": HEX, "layout": "flat"|"package", "root": DIR}, with two file
-        descriptors attached (SCM_RIGHTS): the read end of the part's request pipe and the write
-        end of its reply pipe            -> {"ok": true, "pid": N} or {"ok": false, "error": TEXT}
+    {"op": "part", "key": HEX, "layout": "flat"|"package", "root": DIR, "imports": ["engine", ...],
+     "allowed": [MODULE, ...] or null}, with two file descriptors attached (SCM_RIGHTS): the read end of
+        the part's request pipe and the write end of its reply pipe. The child imports only the
+        submission modules in "imports" (an op part needs engine.py alone), and the audit hook lets
+        student code import only "allowed" modules of the standard library
+                                         -> {"ok": true, "pid": N} or {"ok": false, "error": TEXT}
     {"op": "status", "pid": N}           -> {"ok": true, "status": EXIT CODE | -SIGNAL | null}
     {"op": "clear"}                      -> {"ok": true}
     end of file: clear, then exit.
@@ -107,8 +110,7 @@ def main():
                 continue
             if pid == 0:
                 control.close()
-                serve_part(fds[0], fds[1], bytes.fromhex(request["key"]), request["layout"], request["root"],
-                           probes, guard)
+                serve_part(fds[0], fds[1], bytes.fromhex(request["key"]), request, probes, guard)
             children.append(pid)
             for fd in fds:
                 os.close(fd)
@@ -209,13 +211,17 @@ def _unlock(path):
 
 # ---------------------------------------------------------------- a child: one per rubric part
 
-def serve_part(request_fd, reply_fd, key, layout, root, probes, guard):
+def serve_part(request_fd, reply_fd, key, part, probes, guard):
     """Load the submission, then answer this part's requests; never returns."""
     os.setsid()
     requests = os.fdopen(request_fd, "rb")
     take_over_stdio()
     sys.modules["__main__"] = types.ModuleType("__main__")  # nothing of the worker to find there
-    guard.install(WORKER_FILES)
+    for name in guard.PURGED:  # loaded by the worker; student code must import them afresh, and may not
+        sys.modules.pop(name, None)
+    submission = part["root"] if part["layout"] == "flat" else os.path.dirname(part["root"])
+    allowed = part.get("allowed")
+    guard.install(WORKER_FILES, None if allowed is None else frozenset(allowed), os.path.abspath(submission))
 
     def send(text):
         line = text.encode()
@@ -224,7 +230,7 @@ def serve_part(request_fd, reply_fd, key, layout, root, probes, guard):
             data = data[write(reply_fd, data):]
 
     try:
-        student, loaded = probes.load(layout, root)
+        student, loaded = probes.load(part["layout"], part["root"], part.get("imports", ("engine", "nn")))
         send(encode({"v": VERSION, "id": 0, "ok": True, "value": loaded}))
     except BaseException as error:  # student code may raise anything, even SystemExit
         send(encode({"v": VERSION, "id": 0, "ok": False, "error": probes.failure_from(error, "load").as_data()}))

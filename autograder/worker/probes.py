@@ -132,8 +132,8 @@ def syntax_failure(error, kind):
 
 # ---------------------------------------------------------------- load
 
-def load(layout, root):
-    """Import engine.py and nn.py from the submission; (Probes, the load reply)."""
+def load(layout, root, imports=("engine", "nn")):
+    """Import engine.py, and nn.py if `imports` says so, from the submission; (Probes, the load reply)."""
     Submission.root = os.path.abspath(root)
     sys.path.insert(0, os.path.dirname(Submission.root) if layout == "package" else Submission.root)
     prefix = os.path.basename(Submission.root) + "." if layout == "package" else ""
@@ -145,10 +145,11 @@ def load(layout, root):
     if not isinstance(value_class, type):
         raise Failure("missing", "engine.py defines no class named Value", "", "engine.py")
     nn_failure, nn = None, None
-    try:
-        nn = importlib.import_module(prefix + "nn")
-    except BaseException as error:
-        nn_failure = failure_from(error, "load")
+    if "nn" in imports:
+        try:
+            nn = importlib.import_module(prefix + "nn")
+        except BaseException as error:
+            nn_failure = failure_from(error, "load")
     network = {name: getattr(nn, name, None) or getattr(engine, name, None) for name in ("MLP", "Layer", "Neuron")}
     mlp_class = network["MLP"]
     reply = {
@@ -157,7 +158,7 @@ def load(layout, root):
         "engine_names": public_names(engine),
         **{f"{name.lower()}_attributes": public_names(cls) if isinstance(cls, type) else []
            for name, cls in network.items()},
-        "nn_loaded": nn_failure is None,
+        "nn_loaded": "nn" in imports and nn_failure is None,
         "nn_error": None if nn_failure is None else nn_failure.as_data(),
     }
     return Probes(value_class, mlp_class, nn_failure), reply
