@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grading.rubric import PART_IDS
+from autograder.reading import rules
 from autograder.release import make_stub, without_markers
 
 SELF_CHECK_FILE = Path(__file__).resolve().parent.parent / "solutions" / "micrograd" / "test_selfcheck.py"
@@ -166,6 +167,24 @@ def test_an_import_outside_the_standard_library_is_refused_with_the_reason(solve
     message = found[check]
     assert f"{file} imports {line.split()[1]}, which the grader does not have" in message
     assert "standard library only" in message
+
+
+@pytest.mark.parametrize("file, first_line, line", [("engine.py", "import math\n", "import inspect\n"),
+                                                    ("nn.py", "import random\n", "from timeit import Timer\n")])
+def test_a_standard_library_module_the_grader_refuses_is_named_with_the_reason(solved, file, first_line, line):
+    found = failures(run_self_checks(solved(file, first_line, line + first_line)))
+    check = f"test_{file.removesuffix('.py')}_imports_the_standard_library_only"
+    assert list(found) == [check]
+    assert f"{file} imports {line.split()[1]}, which no part of this exercise needs" in found[check]
+
+
+def test_the_self_check_allows_the_modules_the_grader_allows(repo):
+    """The students' self-check carries its own copy of the allowlist (it cannot import the
+    grader): it must be the grader's, autograder/reading/rules.py."""
+    tree = ast.parse((repo / "solutions" / "micrograd" / "test_selfcheck.py").read_text())
+    listed = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                  and any(getattr(t, "id", "") == "ALLOWED_MODULES" for t in node.targets))
+    assert ast.literal_eval(listed) == {name.partition(".")[0] for name in rules.ALLOWED_MODULES}
 
 
 @pytest.mark.parametrize("file, old, new", [
