@@ -25,6 +25,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
+from autograder.integrations.graded_notebook import GRADED_NOTEBOOK, graded_notebook  # made from the rubric
+
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$")
 END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$")
 MENTION = re.compile(r"(BEGIN|END) SOLUTION")
@@ -33,7 +37,6 @@ STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
 ANSWER_STUB = "YOUR ANSWER HERE"  # nbgrader's stub for a markdown solution cell
 # Never part of a release: caches and local state.
 IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis", ".ipynb_checkpoints"}
-GRADED_NOTEBOOK = "grading.ipynb"  # made from the rubric (see derived_files)
 
 
 class ReleaseError(ValueError):
@@ -203,9 +206,7 @@ def released_files(source):
 
 def derived_files(rubric):
     """{relative path: bytes} of the files made from the rubric and the exercise's parts: the
-    graded notebook. Building it needs nbgrader's adapter (the nbgrader extra)."""
-    import nbformat
-    from autograder.integrations.nbgrader import graded_notebook
+    graded notebook."""
     return {GRADED_NOTEBOOK: (nbformat.writes(graded_notebook(rubric)) + "\n").encode("utf-8")}
 
 
@@ -295,12 +296,6 @@ def main(*, source="solutions", dest="assignments", check=False, rubric=None, co
     except RubricError as error:
         console.print(f"[red]error:[/] {error}")
         return 2
-    except ImportError as error:
-        if not (error.name or "").partition(".")[0] in ("nbgrader", "traitlets"):
-            raise
-        console.print(f"[yellow]note:[/] {GRADED_NOTEBOOK} left as it is: writing it from the rubric needs the "
-                      "nbgrader extra (pip install 'micrograd-autograder[nbgrader]')")
-        derived = {}
     drifted = False
     for exercise in exercises:
         try:
