@@ -25,8 +25,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from autograder.integrations.graded_notebook import GRADED_NOTEBOOK, graded_notebook  # made from the rubric
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$")
@@ -207,6 +205,7 @@ def released_files(source):
 def derived_files(rubric):
     """{relative path: bytes} of the files made from the rubric and the exercise's parts: the
     graded notebook."""
+    import nbformat  # (slow to import: grading, which imports this module, never needs it)
     return {GRADED_NOTEBOOK: (nbformat.writes(graded_notebook(rubric)) + "\n").encode("utf-8")}
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from autograder import exercise
 from autograder.grading.session import casebook
-from autograder.reading import Job, analyse, proofs
+from autograder.reading import Job, analyse, cases_from_requests
 from shapes import DISHONEST, HONEST
 
 OPS = exercise.OPS
@@ -14,7 +14,7 @@ OPS = exercise.OPS
 @pytest.fixture(scope="module")
 def cases():
     book = casebook()
-    return {op.part: proofs.cases_from_requests(book.requests(op.part)[0], op) for op in OPS}
+    return {op.part: cases_from_requests(book.requests(op.part)[0], op) for op in OPS}
 
 
 def reading_of(shape, cases):

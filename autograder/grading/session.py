@@ -29,7 +29,7 @@ from autograder.grading.modules import graded_modules
 from autograder.grading.results import ERROR, FAILED, PASSED, CheckResult, GradeResult, PartResult, uniform_parts
 from autograder.grading.rubric import Part, load_rubric
 from autograder.grading.submission import SubmissionError, stage
-from autograder.reading import NETWORK_PARTS, Job, Reading, module_name, proofs
+from autograder.reading import NETWORK_PARTS, Job, Reading, cases_from_requests, module_name
 from autograder.reading.rules import ALLOWED_MODULES
 from autograder.reading.service import ReadingService
 from autograder.sandbox import leftovers
@@ -104,6 +104,8 @@ class Grader:
         self.compiler = Compiler(level.python, self.limits)
         self.worker = None
         self.reader = ReadingService()
+        if read_source:
+            self.reader.start_soon()
         self._cases = None
         leftovers.remove_stale()  # what killed grading processes left behind
 
@@ -141,7 +143,7 @@ class Grader:
         make (the same for every submission, so worked out once)."""
         if self._cases is None:
             graded = [exercise.BY_PART[p.id] for p in self.rubric.parts if p.id in exercise.BY_PART and p.points > 0]
-            self._cases = {op.part: proofs.cases_from_requests(self.book.requests(op.part)[0], op) for op in graded}
+            self._cases = {op.part: cases_from_requests(self.book.requests(op.part)[0], op) for op in graded}
         ops = tuple(op for op in exercise.OPS if op.part in self._cases)
         prefix = f"{Path(staged.root).name}." if staged.layout == "package" else ""
         return Job(graded_sources(staged, files), f"{prefix}engine", f"{prefix}nn", ops, self._cases)

@@ -1,9 +1,8 @@
 """The graded notebook, `grading.ipynb`: an introduction, then one graded cell per rubric part
 (grade_id `part-<id>`, the part's points), as nbgrader reads them. `autograder release` writes it
 from the rubric; the nbgrader adapter (nbgrader.py) puts the grader's scores and feedback under
-its cells. Only nbformat is needed here, so releasing needs no nbgrader."""
-import nbformat
-
+its cells. Only nbformat is needed here, so releasing needs no nbgrader; it is imported where it
+is used, since grading imports this module (through release.py) and never needs it."""
 from autograder.grading.rubric import PART_IDS, load_rubric
 
 GRADED_NOTEBOOK = "grading.ipynb"
@@ -52,6 +51,7 @@ def part_cell_metadata(grade_id, points, locked=True):
 
 
 def part_cell(part):
+    import nbformat
     cell = nbformat.v4.new_code_cell(part_cell_source(part))
     cell.id = cell_id(part.id)
     cell.metadata = nbformat.from_dict({"deletable": False, "editable": False,
@@ -61,6 +61,7 @@ def part_cell(part):
 
 def graded_notebook(rubric=None):
     """The graded notebook: an introduction, then one graded cell per rubric part."""
+    import nbformat
     rubric = rubric or load_rubric()
     intro = nbformat.v4.new_markdown_cell(INTRO)
     intro.id = "what-is-graded"

@@ -21,10 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from autograder.reading import proofs, scan as scanning
+from autograder.reading import scan as scanning
+from autograder.reading.cases import Case, Outcome, cases_from_requests
 from autograder.reading.errors import OverBudget, ReadingStopped, Tampering, Unreadable
-from autograder.reading.numbers import Point, reading_at
 
+__all__ = ["Job", "Reading", "Blocked", "Case", "Outcome", "analyse", "cases_from_requests", "module_name",
+           "NETWORK_PARTS", "UNREADABLE_NOTE"]
 RECURSION_LIMIT = 20_000  # the reading's interpreter is recursive; its own depth budget comes first
 NETWORK_PARTS = ("parameters", "convergence")
 FINDING_MISCONCEPTIONS = {scanning.TAMPERING: "code the grader does not grade",
@@ -46,7 +48,7 @@ class Blocked:
 class Job:
     """What a reading needs: the graded modules' sources ({module name: (file, text, is a
     package)}), the module names op parts and network parts import, the op rows of the exercise
-    and, per op part, the Cases its checks make (proofs.cases_from_requests); `prove` names the
+    and, per op part, the Cases its checks make (cases.cases_from_requests); `prove` names the
     one op part to prove ("" for the scan alone)."""
     sources: dict
     engine: str
@@ -61,7 +63,7 @@ class Reading:
     """What the grader knows of a submission from its source; plain data."""
     findings: list
     reach: dict  # part id -> {(file, scope)} the part's code reaches; "" scope = a module's top level
-    proofs: dict  # op part id -> proofs.Outcome
+    proofs: dict  # op part id -> Outcome
     stopped: str = ""  # why the reading as a whole failed (then every part is blocked)
     seconds: float = 0.0
 
@@ -81,8 +83,8 @@ class Reading:
         return None
 
     def proof(self, part):
-        """The proofs.Outcome of an op part."""
-        return self.proofs.get(part) or proofs.Outcome(False, f"the grader did not read the formula of {part}; "
+        """The Outcome of an op part."""
+        return self.proofs.get(part) or Outcome(False, f"the grader did not read the formula of {part}; "
                                                               f"{UNREADABLE_NOTE}", "unreadable")
 
 
@@ -117,24 +119,26 @@ def analyse(job):
 
 
 def prove(modules, engine, op, cases):
-    """The proofs.Outcome of one op part: a fresh interpreter, as a fresh worker child runs it."""
+    """The Outcome of one op part: a fresh interpreter, as a fresh worker child runs it."""
+    from autograder.reading import proofs  # sympy: only the reading's own process needs it
+    from autograder.reading.interpreter import Interpreter
+    from autograder.reading.numbers import Point, reading_at
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
     try:
-        from autograder.reading.interpreter import Interpreter
         with Interpreter(modules) as interpreter:
             with reading_at(Point({})):
                 module = interpreter.import_module(engine)
             return proofs.prove(interpreter, module.namespace.get("Value"), op, cases)
     except Tampering as stop:
-        return proofs.Outcome(False, f"{_at(stop)}your code {stop.message}", "tampering", stop.where)
+        return Outcome(False, f"{_at(stop)}your code {stop.message}", "tampering", stop.where)
     except (Unreadable, OverBudget) as stop:
-        return proofs.Outcome(False, f"the grader could not read the gradient code of this op ({_at(stop)}"
+        return Outcome(False, f"the grader could not read the gradient code of this op ({_at(stop)}"
                                      f"{stop.message}); {UNREADABLE_NOTE}", "unreadable", stop.where)
     except ReadingStopped as stop:
-        return proofs.Outcome(False, stop.message, "unreadable", stop.where)
+        return Outcome(False, stop.message, "unreadable", stop.where)
     except Exception as error:  # a module that fails to import here failed in the worker too
-        return proofs.Outcome(False, f"the grader could not read the gradient code of this op "
+        return Outcome(False, f"the grader could not read the gradient code of this op "
                                      f"({type(error).__name__}: {error}); {UNREADABLE_NOTE}", "unreadable")
     finally:
         sys.setrecursionlimit(limit)

@@ -25,7 +25,7 @@ import time
 
 from dataclasses import replace
 
-from autograder.reading import UNREADABLE_NOTE, Job, Reading, analyse, proofs
+from autograder.reading import UNREADABLE_NOTE, Job, Outcome, Reading, analyse
 
 SECONDS = 10  # for one job (the scan, or one op's proof); an honest one needs a small fraction of it
 SUBMISSION_SECONDS = 15  # for all the jobs of one submission together
@@ -41,6 +41,7 @@ class ReadingService:
     def __init__(self, seconds=SECONDS, memory_bytes=MEMORY_BYTES, submission_seconds=SUBMISSION_SECONDS):
         self.seconds, self.memory_bytes, self.submission_seconds = seconds, memory_bytes, submission_seconds
         self.process = None
+        self.ready = False
         self.ends = None  # when the current submission's reading time runs out
 
     def scan(self, job):
@@ -51,9 +52,9 @@ class ReadingService:
         return self.read(replace(job, cases={}))
 
     def prove(self, job, part):
-        """The proofs.Outcome of one op part."""
+        """The Outcome of one op part."""
         reading = self.read(replace(job, prove=part, cases={part: job.cases.get(part, [])}))
-        return reading.proof(part) if not reading.stopped else proofs.Outcome(
+        return reading.proof(part) if not reading.stopped else Outcome(
             False, f"the grader could not read the gradient code of this op: {reading.stopped}; "
                    f"{UNREADABLE_NOTE}", "unreadable")
 
@@ -80,20 +81,27 @@ class ReadingService:
             return stopped("the reader stopped")
         return result
 
+    def start_soon(self):
+        """Start the child without waiting for it: it imports while the grader gets ready too."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "autograder.reading.service", str(self.memory_bytes)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PYTHONHASHSEED": "0"})
+            self.ready = False
+
     def _start(self):
         """The child, started if it is not running, once it has said it is ready."""
-        if self.process is not None and self.process.poll() is None:
+        self.start_soon()
+        if self.ready:
             return
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.reading.service", str(self.memory_bytes)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "PYTHONHASHSEED": "0"})
         try:
             if _receive(self.process.stdout, time.monotonic() + START_SECONDS) != READY:
                 raise EOFError()
         except (TimeoutError, EOFError, OSError, pickle.UnpicklingError):
             self.close()
             raise OSError("the reader did not start")
+        self.ready = True
 
     def close(self):
         """Stop the child; its exit status, or None."""
@@ -161,7 +169,8 @@ def main():
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     incoming, outgoing = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing printed may corrupt the replies
-    from autograder.reading import interpreter  # noqa: F401  (all imports done before the first job's time)
+    from autograder.reading import interpreter, proofs  # imported now, so that no job's time pays for it
+    del interpreter, proofs
     _send(outgoing, READY)
     while True:
         try:
