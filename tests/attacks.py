@@ -698,6 +698,9 @@ ISSUE_14 = [
     Attack("nn.py imports a 1 MiB data module, beside 14 unused ones", "solution", frozenset(),
            files={**UNUSED_MODULES, "data00.py": data_module},
            nn_edit=lambda text: "from data00 import DATA\n" + text),
+    Attack("nn.py imports a dense 1 MiB module", "solution", frozenset({"parameters", "convergence"}),
+           runtime_lost=frozenset(), files={"dense.py": dense_module}, nn_edit=lambda text: "import dense\n" + text,
+           feedback="too large for the grader to read"),
     # 2. replies that cost the grader memory: huge but legitimate structures (and see above:
     # a huge parameters() list and a huge dir()); test_attacks.py forges signed balloons
     sabotage("a 400 kB function name in every error's location",

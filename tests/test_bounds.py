@@ -47,7 +47,8 @@ def test_the_grading_process_stays_under_1_gib(repo, tmp_path):
     statements (parsed whole, 900 MB each; all compiled inside the first part's deadline, before
     issue 14), a 1 MiB data module that nn.py imports, and the model answer from a worker whose
     every reply is padded with 400,000 empty objects (85 MB decoded each; 1.8 GB in all before
-    issue 14), then with 49,000 (read, then dropped). Its peak RSS stays under 1 GiB."""
+    issue 14), then with 49,000 (read, then dropped), and a dense 1 MiB module that nn.py imports
+    (parsed by the reading, in a process of its own). Its peak RSS stays under 1 GiB."""
     model = build_submission(Attack("the model answer", "solution", frozenset()), tmp_path / "model", repo, {})
     cases = [
         ("unused modules", str(build_submission(attack("a zip of 15 unused 1 MiB modules"), tmp_path / "a", repo, {})),
@@ -56,6 +57,8 @@ def test_the_grading_process_stays_under_1_gib(repo, tmp_path):
                                                tmp_path / "b", repo, {})), None, 10),
         ("reply balloons", str(model), str(compromised_worker(tmp_path / "worker-over", 400_000)), 0),
         ("smaller balloons", str(model), str(compromised_worker(tmp_path / "worker-within", 49_000)), 10),
+        ("an imported dense module", str(build_submission(attack("nn.py imports a dense 1 MiB module"), tmp_path / "c",
+                                                          repo, {})), None, 8),
     ]
     run = subprocess.run([sys.executable, "-c", GRADE_AND_MEASURE, json.dumps([c[:3] for c in cases])],
                          capture_output=True, text=True, timeout=900, cwd=repo)

@@ -103,19 +103,43 @@ def analyse(job):
     """The Reading of a Job, computed in this process (ReadingService runs it in a bounded one):
     the scan and what each part reaches, or the proof of the op part `job.prove`."""
     started = time.monotonic()
-    modules = {}
+    modules, too_large = {}, []
     for name, (file, text, is_package) in job.sources.items():
-        try:
-            modules[name] = (file, ast.parse(text, file), is_package)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # the worker reports the syntax error itself, on import
+        tree = parsed(text, file)
+        if tree is TOO_LARGE:  # read no further: it is not graded, nor is anything that imports it
+            too_large.append(scanning.Finding(scanning.TOO_LARGE, file, 1, f"is too large for the grader to read "
+                                                                            f"(more than {scanning.MAX_NODES:,} "
+                                                                            "syntax nodes)", ""))
+            tree = ast.Module(body=[], type_ignores=[])
+        if tree is not None:
+            modules[name] = (file, tree, is_package)
     if job.prove:
         op = next(op for op in job.ops if op.part == job.prove)
         outcome = prove(modules, job.engine, op, job.cases.get(op.part, []))
         return Reading([], {}, {op.part: outcome}, seconds=time.monotonic() - started)
-    findings = scanning.scan({file: tree for file, tree, _ in modules.values()})
+    findings = too_large + scanning.scan({file: tree for file, tree, _ in modules.values()})
     reach = _reach(modules, _import_graph(modules), job.engine, job.network, {op.part: op.method for op in job.ops})
     return Reading(findings, reach, {}, seconds=time.monotonic() - started)
+
+
+TOO_LARGE = object()
+
+
+def parsed(text, file):
+    """The module's syntax tree; None when it does not parse (the worker reports the syntax error
+    itself, on import); TOO_LARGE past the scan's node budget, told from its lines of code before
+    parsing where that is enough (a million statements take seconds to parse)."""
+    code_lines = sum(1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    if code_lines + text.count(";") > scanning.MAX_NODES // 2:
+        return TOO_LARGE
+    try:
+        tree = ast.parse(text, file)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for count, _ in enumerate(ast.walk(tree)):
+        if count > scanning.MAX_NODES:
+            return TOO_LARGE
+    return tree
 
 
 def prove(modules, engine, op, cases):
